@@ -1,0 +1,67 @@
+import { DURATION_PATTERN } from "./duration.ts";
+
+/**
+ * The environment variables Switchboard reads (SPEC §1), as a JSON Schema over the raw strings.
+ * Each property's description is what a person sees when the value is refused.
+ */
+export const ENV_SCHEMA = {
+  type: "object",
+  properties: {
+    PORT: { type: "string", pattern: "^[0-9]{1,5}$", description: "a TCP port number, 0 to 65535" },
+    HOST: { type: "string", minLength: 1, description: "a bind address such as 0.0.0.0 or 127.0.0.1" },
+    PUBLIC_URL: {
+      type: "string",
+      pattern: "^https?://[^/?#\\s]+(/[^?#\\s]*)?$",
+      description: "an http(s) origin with an optional path prefix and no query, e.g. https://sb.example.com",
+    },
+    REDIS_URL: {
+      type: "string",
+      pattern: "^rediss?://",
+      description: "a redis:// or rediss:// URL (leave unset to run the embedded redis-server)",
+    },
+    REDIS_PREFIX: {
+      type: "string",
+      pattern: "^[A-Za-z0-9_{}:.-]{1,64}$",
+      description: "a key prefix such as sb",
+    },
+    DATA_DIR: {
+      type: "string",
+      minLength: 1,
+      description: "a directory for the embedded Redis and the journal",
+    },
+    RULES_DIR: { type: "string", minLength: 1, description: "a directory of rule files" },
+    TEMPLATES_DIR: { type: "string", minLength: 1, description: "a directory of templates" },
+    VOBIZ_AUTH_ID: {
+      type: "string",
+      pattern: "^(MA|SA)_[A-Za-z0-9]+$",
+      description: "an account id like MA_XXXXXXXX",
+    },
+    VOBIZ_AUTH_TOKEN: { type: "string", minLength: 1, description: "the account auth token" },
+    VOBIZ_AUTH_TOKEN_PREVIOUS: { type: "string", minLength: 1, description: "the previous auth token" },
+    VOBIZ_PARENT_AUTH_TOKEN: { type: "string", minLength: 1, description: "the parent account auth token" },
+    VOBIZ_API_URL: { type: "string", pattern: "^https?://[^\\s]+$", description: "an http(s) base URL" },
+    SIGNATURE_POLICY: { enum: ["require", "off"], description: "require or off" },
+    ADMIN_TOKEN: { type: "string", minLength: 16, description: "a bearer token of at least 16 characters" },
+    ROLE: { enum: ["all", "web", "worker"], description: "all, web or worker" },
+    LOG_LEVEL: {
+      enum: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
+      description: "fatal, error, warn, info, debug, trace or silent",
+    },
+    DEFAULT_COUNTRY: {
+      type: "string",
+      pattern: "^[A-Z]{2}$",
+      description: "a two-letter country code such as IN",
+    },
+    EVENT_RETENTION: { type: "string", pattern: DURATION_PATTERN, description: "a duration such as 7d" },
+    ANSWER_BUDGET: { type: "string", pattern: DURATION_PATTERN, description: "a duration such as 1500ms" },
+    SHUTDOWN_TIMEOUT: { type: "string", pattern: DURATION_PATTERN, description: "a duration such as 10s" },
+    WORKER_CONCURRENCY: {
+      type: "string",
+      pattern: "^[1-9][0-9]{0,3}$",
+      description: "a whole number from 1 to 9999",
+    },
+    RULES_WATCH: { enum: ["true", "false"], description: "true or false" },
+  },
+} as const;
+
+export type EnvName = keyof typeof ENV_SCHEMA.properties;

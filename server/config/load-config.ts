@@ -1,0 +1,124 @@
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { Ajv } from "ajv";
+import { AppError } from "../errors.ts";
+import { ENV_SCHEMA, type EnvName } from "./config-schema.ts";
+import { parseDuration } from "./duration.ts";
+
+export type Role = "all" | "web" | "worker";
+
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string;
+  /** undefined = start the embedded redis-server */
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  dataDir: string;
+  rulesDir: string;
+  templatesDir: string;
+  vobiz: {
+    authId: string | undefined;
+    authToken: string | undefined;
+    authTokenPrevious: string | undefined;
+    parentAuthToken: string | undefined;
+    apiUrl: string;
+  };
+  signaturePolicy: "require" | "off";
+  adminToken: string;
+  /** true when ADMIN_TOKEN was not set and a random one was made for this process */
+  adminTokenGenerated: boolean;
+  role: Role;
+  logLevel: string;
+  defaultCountry: string;
+  eventRetentionMs: number;
+  answerBudgetMs: number;
+  shutdownTimeoutMs: number;
+  workerConcurrency: number;
+  rulesWatch: boolean;
+  /** SECRET_<NAME> variables, by NAME */
+  secrets: Readonly<Record<string, string>>;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validateEnv = ajv.compile(ENV_SCHEMA);
+
+/**
+ * Reads, validates and freezes the configuration. Every problem is reported at once, one line each,
+ * in a CONFIG_INVALID error (details.problems).
+ */
+export function loadConfig(env: Env, cwd = process.cwd()): Readonly<Config> {
+  const known: Partial<Record<EnvName, string>> = {};
+  for (const name of Object.keys(ENV_SCHEMA.properties) as EnvName[]) {
+    const value = env[name];
+    if (value !== undefined && value !== "") known[name] = value;
+  }
+  const problems: string[] = [];
+  if (!validateEnv(known)) {
+    for (const error of validateEnv.errors ?? []) {
+      const name = error.instancePath.slice(1) as EnvName;
+      const spec = ENV_SCHEMA.properties[name];
+      problems.push(`${name}=${JSON.stringify(known[name])} is not allowed: expected ${spec.description}`);
+    }
+  }
+  const port = known.PORT === undefined ? 3000 : Number(known.PORT);
+  if (known.PORT !== undefined && !problems.some((p) => p.startsWith("PORT=")) && port > 65535) {
+    problems.push(
+      `PORT=${JSON.stringify(known.PORT)} is not allowed: expected ${ENV_SCHEMA.properties.PORT.description}`,
+    );
+  }
+  const secrets: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith("SECRET_") || value === undefined) continue;
+    const key = name.slice("SECRET_".length);
+    if (!/^[A-Za-z0-9_]+$/.test(key)) {
+      problems.push(`${name} is not allowed: secret names are letters, digits and underscores after SECRET_`);
+    } else {
+      secrets[key] = value;
+    }
+  }
+  if (problems.length > 0) {
+    throw new AppError(
+      "CONFIG_INVALID",
+      `The configuration has ${problems.length} problem(s):\n  ${problems.join("\n  ")}`,
+      {
+        details: { problems },
+      },
+    );
+  }
+  const duration = (name: EnvName, fallback: string): number => parseDuration(known[name] ?? fallback) ?? 0;
+  const resolveDir = (name: EnvName, fallback: string): string => path.resolve(cwd, known[name] ?? fallback);
+  const config: Config = {
+    port,
+    host: known.HOST ?? "0.0.0.0",
+    publicUrl: (known.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ""),
+    redisUrl: known.REDIS_URL,
+    redisPrefix: known.REDIS_PREFIX ?? "sb",
+    dataDir: resolveDir("DATA_DIR", "var"),
+    rulesDir: resolveDir("RULES_DIR", "rules"),
+    templatesDir: resolveDir("TEMPLATES_DIR", "templates"),
+    vobiz: {
+      authId: known.VOBIZ_AUTH_ID,
+      authToken: known.VOBIZ_AUTH_TOKEN,
+      authTokenPrevious: known.VOBIZ_AUTH_TOKEN_PREVIOUS,
+      parentAuthToken: known.VOBIZ_PARENT_AUTH_TOKEN,
+      apiUrl: (known.VOBIZ_API_URL ?? "https://api.vobiz.ai").replace(/\/+$/, ""),
+    },
+    signaturePolicy: (known.SIGNATURE_POLICY ?? "require") as Config["signaturePolicy"],
+    adminToken: known.ADMIN_TOKEN ?? randomBytes(24).toString("base64url"),
+    adminTokenGenerated: known.ADMIN_TOKEN === undefined,
+    role: (known.ROLE ?? "all") as Role,
+    logLevel: known.LOG_LEVEL ?? "info",
+    defaultCountry: known.DEFAULT_COUNTRY ?? "IN",
+    eventRetentionMs: duration("EVENT_RETENTION", "7d"),
+    answerBudgetMs: duration("ANSWER_BUDGET", "1500ms"),
+    shutdownTimeoutMs: duration("SHUTDOWN_TIMEOUT", "10s"),
+    workerConcurrency: known.WORKER_CONCURRENCY === undefined ? 50 : Number(known.WORKER_CONCURRENCY),
+    rulesWatch: known.RULES_WATCH === "true",
+    secrets: Object.freeze(secrets),
+  };
+  Object.freeze(config.vobiz);
+  return Object.freeze(config);
+}

@@ -1,0 +1,38 @@
+import type { Middleware } from "koa";
+import { AppError, ERROR_CATALOGUE, isAppError } from "../../errors.ts";
+import type { RequestState } from "./request-context.ts";
+
+/**
+ * The one error middleware: answers JSON {"code","message"} (plus "details" when the error is exposed),
+ * and never leaks internals on a 500. Unknown routes become NOT_FOUND.
+ */
+export function errorHandler(): Middleware<RequestState> {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw new AppError("NOT_FOUND");
+    } catch (thrown) {
+      const error = toAppError(thrown);
+      if (error.status >= 500) {
+        ctx.state.log.error({ err: thrown, code: error.code }, "request failed");
+      }
+      ctx.status = error.status;
+      for (const [name, value] of Object.entries(error.headers ?? {})) ctx.set(name, value);
+      const body: Record<string, unknown> = {
+        code: error.code,
+        message: error.expose ? error.message : ERROR_CATALOGUE[error.code].message,
+      };
+      if (error.expose && error.details !== undefined) Object.assign(body, error.details);
+      ctx.body = body;
+    }
+  };
+}
+
+/** Koa and its libraries throw http-errors with `status`/`expose`; map those onto catalogue codes. */
+function toAppError(thrown: unknown): AppError {
+  if (isAppError(thrown)) return thrown;
+  const status = (thrown as { status?: unknown } | null)?.status;
+  if (status === 405 || status === 501) return new AppError("METHOD_NOT_ALLOWED");
+  if (status === 404) return new AppError("NOT_FOUND");
+  return new AppError("INTERNAL_ERROR", undefined, { cause: thrown });
+}

@@ -1,0 +1,168 @@
+/**
+ * The composition root: the only module that reads the environment. `startService` builds logger-fed
+ * Redis, queues, the rule registry and the HTTP app from a frozen config and starts the roles asked for;
+ * `main` adds the environment, signals and the exit code. Tests start the same service with their config.
+ */
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { loadConfig, type Config } from "./config/load-config.ts";
+import { isAppError } from "./errors.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { createMetrics } from "./metrics.ts";
+import { startEmbeddedRedis } from "./redis/embedded-redis.ts";
+import { checkRedis, createRedisConnections } from "./redis/redis-connections.ts";
+import { createQueues } from "./queue/queues.ts";
+import { buildApp } from "./app.ts";
+import { healthRoutes } from "./http/routes/health-routes.ts";
+import { metricsRoutes } from "./http/routes/metrics-routes.ts";
+import { RuleRegistry } from "./rules/rule-registry.ts";
+import { loadRulesetVersion } from "./rules/ruleset-version.ts";
+
+export interface Service {
+  /** http://host:port when the web role runs */
+  url: string | undefined;
+  redisUrl: string;
+  /** stop accepting, finish in-flight requests and jobs, close queues, then Redis */
+  close(): Promise<void>;
+}
+
+type Step = { name: string; close: () => Promise<void> };
+
+export async function startService(config: Readonly<Config>, log: Logger): Promise<Service> {
+  const stack: Step[] = [];
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      for (const step of stack.reverse()) {
+        try {
+          await step.close();
+        } catch (error) {
+          log.error({ err: error, step: step.name }, "shutdown step failed");
+        }
+      }
+    })());
+  try {
+    return await assemble(config, log, stack, close);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+async function assemble(
+  config: Readonly<Config>,
+  log: Logger,
+  stack: Step[],
+  close: () => Promise<void>,
+): Promise<Service> {
+  const warnings: string[] = [];
+  if (config.signaturePolicy === "off") {
+    warnings.push(
+      "SIGNATURE_POLICY=off: requests are NOT verified; anyone who can reach this service can inject events",
+    );
+  } else if (!config.vobiz.authToken && !config.vobiz.parentAuthToken) {
+    warnings.push("VOBIZ_AUTH_TOKEN is not set: every request to /events and /answer will be refused (401)");
+  }
+  for (const warning of warnings) log.warn(warning);
+
+  let redisUrl = config.redisUrl;
+  if (redisUrl === undefined) {
+    const embedded = await startEmbeddedRedis({ dir: path.join(config.dataDir, "redis"), log });
+    stack.push({ name: "embedded redis", close: () => embedded.stop() });
+    redisUrl = embedded.url;
+  }
+  const connections = createRedisConnections(redisUrl, log, `switchboard:${config.redisPrefix}`);
+  stack.push({ name: "redis connections", close: () => connections.close() });
+  await checkRedis(connections.command);
+
+  const registry = new RuleRegistry<unknown>();
+  registry.swap({}, await loadRulesetVersion(config.rulesDir, config.templatesDir));
+
+  const queues = createQueues(connections, { prefix: config.redisPrefix, consume: config.role !== "web" });
+  stack.push({ name: "queues", close: () => queues.close() });
+  const metrics = createMetrics();
+
+  if (queues.eventsConsumer) {
+    void queues.eventsConsumer.process(config.workerConcurrency, async () => {});
+    log.info({ concurrency: config.workerConcurrency }, "workers started");
+  }
+
+  let url: string | undefined;
+  if (config.role !== "worker") {
+    const app = buildApp({
+      log,
+      routers: [
+        healthRoutes({
+          redis: connections.command,
+          rulesetVersion: () => registry.current?.version,
+          warnings,
+        }),
+        metricsRoutes(metrics.registry, async () => {}),
+      ],
+    });
+    const server = app.listen(config.port, config.host);
+    await once(server, "listening");
+    stack.push({
+      name: "http server",
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        }),
+    });
+    const { port } = server.address() as AddressInfo;
+    url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
+    log.info({ port, host: config.host, publicUrl: config.publicUrl, role: config.role }, "listening");
+  }
+  return { url, redisUrl, close };
+}
+
+async function main(): Promise<void> {
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    process.stderr.write(`switchboard: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+  const log = createLogger({ level: config.logLevel });
+  let service: Service | undefined;
+  let stopping = false;
+  const stop = async (reason: string, exitCode: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ reason }, "shutting down");
+    const force = setTimeout(() => {
+      log.error("shutdown took longer than SHUTDOWN_TIMEOUT; exiting anyway");
+      process.exit(exitCode || 1);
+    }, config.shutdownTimeoutMs);
+    force.unref();
+    await service?.close();
+    log.info("stopped");
+    process.exitCode = exitCode;
+  };
+  process.once("SIGTERM", () => void stop("SIGTERM", 0));
+  process.once("SIGINT", () => void stop("SIGINT", 0));
+  try {
+    service = await startService(config, log);
+  } catch (error) {
+    const message = isAppError(error) ? `${error.code}: ${error.message}` : String(error);
+    log.fatal({ err: isAppError(error) ? undefined : error }, message);
+    process.stderr.write(`switchboard: ${message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  if (stopping) await service.close(); // a signal arrived while starting
+  if (config.adminTokenGenerated && config.role !== "worker") {
+    process.stdout.write(
+      `\nADMIN_TOKEN was not set; this run's admin token is:\n\n  ${config.adminToken}\n\n` +
+        "Set ADMIN_TOKEN to keep one across restarts.\n\n",
+    );
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main();
+}

@@ -1,0 +1,55 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Event types that get their own label value; anything else is counted as "other" (bounded cardinality). */
+export const KNOWN_EVENT_TYPES = new Set([
+  "StartApp", "Ring", "Hangup", "CallInitiated", "Record", "RecordStop", "DialAnswer", "DialConnected",
+  "DialHangup", "DialAction", "DialDigitsMatch", "ConferenceEnter", "ConferenceExit", "ConferenceRemoteSounds",
+  "ConferenceDigitsMatch", "MachineDetection", "Redirect", "Transfer", "StartStream", "PlayedStream",
+  "ClearedAudio", "DegradedStream", "DroppedStream", "StopStream", "Gather", "Request",
+]); // prettier-ignore
+
+export function typeLabel(type: string): string {
+  return KNOWN_EVENT_TYPES.has(type) ? type : "other";
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** One registry per process (built in main.ts, passed down), exposed on /metrics. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "switchboard_process_" });
+  return {
+    registry,
+    eventsReceived: new Counter({
+      name: "switchboard_events_received_total",
+      help: "Requests to /events and /answer by route, event type and outcome",
+      labelNames: ["route", "type", "outcome"] as const,
+      registers: [registry],
+    }),
+    signatureFailures: new Counter({
+      name: "switchboard_signature_failures_total",
+      help: "Refused Vobiz signatures by reason",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    duplicates: new Counter({
+      name: "switchboard_duplicates_total",
+      help: "Deliveries recognised as duplicates (same path and body, or same nonce and body, within 24 h)",
+      labelNames: ["route"] as const,
+      registers: [registry],
+    }),
+    ingestLatency: new Histogram({
+      name: "switchboard_ingest_duration_seconds",
+      help: "Time from request start to the event being stored",
+      labelNames: ["route"] as const,
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: "switchboard_queue_depth",
+      help: "Jobs waiting, active and delayed per queue",
+      labelNames: ["queue", "state"] as const,
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,50 @@
+import Bull from "bull";
+import type { RedisConnections } from "../redis/redis-connections.ts";
+import { QUEUE_NAMES, type EventJobData } from "./job-types.ts";
+
+export type EventQueue = Bull.Queue<EventJobData>;
+
+export interface Queues {
+  /** producing side: adds fail fast while Redis is away */
+  events: EventQueue;
+  /** consuming side, only where workers run */
+  eventsConsumer: EventQueue | undefined;
+  all(): Bull.Queue[];
+  /** waits for active jobs to finish (up to the caller's deadline), then closes every queue */
+  close(): Promise<void>;
+}
+
+export interface QueueOptions {
+  prefix: string;
+  consume: boolean;
+}
+
+export const EVENT_JOB_OPTIONS: Bull.JobOptions = {
+  attempts: 10,
+  backoff: { type: "exponential", delay: 1000 },
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 86_400 },
+};
+
+export function createQueues(connections: RedisConnections, options: QueueOptions): Queues {
+  const make = <T>(name: string, kind: "producer" | "consumer"): Bull.Queue<T> =>
+    new Bull<T>(name, {
+      prefix: options.prefix,
+      createClient: connections.bullClientFactory(kind),
+      defaultJobOptions: EVENT_JOB_OPTIONS,
+      settings: { stalledInterval: 5000, maxStalledCount: 5 },
+    });
+  const events = make<EventJobData>(QUEUE_NAMES.events, "producer");
+  const eventsConsumer = options.consume ? make<EventJobData>(QUEUE_NAMES.events, "consumer") : undefined;
+  const all = (): Bull.Queue[] => [events, ...(eventsConsumer ? [eventsConsumer] : [])];
+  return {
+    events,
+    eventsConsumer,
+    all,
+    async close() {
+      // consumers first: they finish their active jobs; then the producers
+      if (eventsConsumer) await eventsConsumer.close();
+      await events.close();
+    },
+  };
+}

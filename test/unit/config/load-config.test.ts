@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import path from "node:path";
+import { test } from "node:test";
+import { loadConfig } from "../../../server/config/load-config.ts";
+import { isAppError } from "../../../server/errors.ts";
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    assert.ok(isAppError(error));
+    assert.equal(error.code, "CONFIG_INVALID");
+    return error.details?.problems as string[];
+  }
+  assert.fail("expected CONFIG_INVALID");
+}
+
+test("defaults match the SPEC table", () => {
+  const config = loadConfig({}, "/srv/sb");
+  assert.equal(config.port, 3000);
+  assert.equal(config.host, "0.0.0.0");
+  assert.equal(config.publicUrl, "http://localhost:3000");
+  assert.equal(config.redisUrl, undefined);
+  assert.equal(config.rulesDir, path.resolve("/srv/sb/rules"));
+  assert.equal(config.templatesDir, path.resolve("/srv/sb/templates"));
+  assert.equal(config.vobiz.apiUrl, "https://api.vobiz.ai");
+  assert.equal(config.signaturePolicy, "require");
+  assert.equal(config.role, "all");
+  assert.equal(config.logLevel, "info");
+  assert.equal(config.defaultCountry, "IN");
+  assert.equal(config.eventRetentionMs, 7 * 86_400_000);
+  assert.equal(config.answerBudgetMs, 1500);
+  assert.equal(config.adminTokenGenerated, true);
+  assert.ok(config.adminToken.length >= 24);
+});
+
+test("every problem is reported at once, one line each, naming the variable and what is allowed", () => {
+  const problems = problemsOf({
+    PORT: "abc",
+    ROLE: "boss",
+    EVENT_RETENTION: "a week",
+    SIGNATURE_POLICY: "maybe",
+  });
+  assert.equal(problems.length, 4);
+  assert.match(
+    problems.find((p) => p.startsWith("PORT=")) ?? "",
+    /PORT="abc" is not allowed: expected a TCP port/,
+  );
+  assert.match(
+    problems.find((p) => p.startsWith("ROLE=")) ?? "",
+    /ROLE="boss" is not allowed: expected all, web or worker/,
+  );
+  assert.match(
+    problems.find((p) => p.startsWith("EVENT_RETENTION=")) ?? "",
+    /expected a duration such as 7d/,
+  );
+  assert.match(problems.find((p) => p.startsWith("SIGNATURE_POLICY=")) ?? "", /expected require or off/);
+});
+
+test("the error message lists every problem for the start-up output", () => {
+  try {
+    loadConfig({ PORT: "abc", ROLE: "boss" });
+    assert.fail("expected an error");
+  } catch (error) {
+    assert.ok(error instanceof Error);
+    assert.match(error.message, /2 problem\(s\)/);
+    assert.match(error.message, /PORT="abc"/);
+    assert.match(error.message, /ROLE="boss"/);
+  }
+});
+
+test("ports above 65535 are refused", () => {
+  assert.equal(problemsOf({ PORT: "70000" }).length, 1);
+});
+
+test("durations, secrets and PUBLIC_URL are converted", () => {
+  const config = loadConfig({
+    PUBLIC_URL: "https://sb.example.com/vobiz/",
+    ANSWER_BUDGET: "800ms",
+    EVENT_RETENTION: "2h",
+    SECRET_CRM_TOKEN: "s3cr3t",
+    ADMIN_TOKEN: "0123456789abcdef",
+  });
+  assert.equal(config.publicUrl, "https://sb.example.com/vobiz");
+  assert.equal(config.answerBudgetMs, 800);
+  assert.equal(config.eventRetentionMs, 7_200_000);
+  assert.deepEqual({ ...config.secrets }, { CRM_TOKEN: "s3cr3t" });
+  assert.equal(config.adminTokenGenerated, false);
+});
+
+test("a PUBLIC_URL with a query, and a short ADMIN_TOKEN, are refused", () => {
+  const problems = problemsOf({ PUBLIC_URL: "https://x.example.com/?a=1", ADMIN_TOKEN: "short" });
+  assert.equal(problems.length, 2);
+});
+
+test("the result is frozen", () => {
+  const config = loadConfig({});
+  assert.ok(Object.isFrozen(config));
+  assert.ok(Object.isFrozen(config.vobiz));
+  assert.ok(Object.isFrozen(config.secrets));
+  assert.throws(() => {
+    (config as { port: number }).port = 1;
+  }, TypeError);
+});
+
+test("empty values count as unset", () => {
+  assert.equal(loadConfig({ PORT: "", REDIS_URL: "" }).port, 3000);
+});

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, test } from "node:test";
+import Router from "@koa/router";
+import { buildApp } from "../../../server/app.ts";
+import { AppError } from "../../../server/errors.ts";
+import type { RequestState } from "../../../server/http/middleware/request-context.ts";
+import { createLogSink } from "../../helpers/log-sink.ts";
+
+const sink = createLogSink();
+let server: Server;
+let base = "";
+
+before(async () => {
+  const router = new Router<RequestState>();
+  router.get("/boom", () => {
+    throw new Error("database password is hunter2");
+  });
+  router.get("/refused", () => {
+    throw new AppError("QUEUE_UNAVAILABLE", undefined, {
+      headers: { "Retry-After": "5" },
+      details: { retry: true },
+    });
+  });
+  const app = buildApp({ log: sink.log, routers: [router] });
+  server = createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+test("a 500 answers a generic JSON error and never the internal message", async () => {
+  const response = await fetch(`${base}/boom`);
+  assert.equal(response.status, 500);
+  const body = (await response.json()) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(body).sort(), ["code", "message"]);
+  assert.equal(body.code, "INTERNAL_ERROR");
+  assert.ok(!JSON.stringify(body).includes("hunter2"));
+  const logged = sink.lines().find((line) => line.msg === "request failed");
+  assert.ok(logged, "the failure is logged with its request id");
+  assert.equal(typeof logged.requestId, "string");
+});
+
+test("an AppError answers its code, status, headers and exposed details", async () => {
+  const response = await fetch(`${base}/refused`);
+  assert.equal(response.status, 503);
+  assert.equal(response.headers.get("retry-after"), "5");
+  assert.deepEqual(await response.json(), {
+    code: "QUEUE_UNAVAILABLE",
+    message: "The event store is unavailable; retry later.",
+    retry: true,
+  });
+});
+
+test("unknown routes and methods get NOT_FOUND and METHOD_NOT_ALLOWED", async () => {
+  const missing = await fetch(`${base}/nowhere`);
+  assert.equal(missing.status, 404);
+  assert.equal(((await missing.json()) as { code: string }).code, "NOT_FOUND");
+  const wrong = await fetch(`${base}/boom`, { method: "DELETE" });
+  assert.equal(wrong.status, 405);
+  assert.equal(((await wrong.json()) as { code: string }).code, "METHOD_NOT_ALLOWED");
+});
+
+test("every response carries a request id, and a sane incoming one is kept", async () => {
+  const response = await fetch(`${base}/nowhere`, { headers: { "x-request-id": "abc-123" } });
+  assert.equal(response.headers.get("x-request-id"), "abc-123");
+  const generated = await fetch(`${base}/nowhere`, {
+    headers: { "x-request-id": "spaces are not allowed in ids" },
+  });
+  assert.match(generated.headers.get("x-request-id") ?? "", /^[0-9A-Z]{26}$/);
+});
