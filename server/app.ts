@@ -1,4 +1,4 @@
-import Koa from "koa";
+import Koa, { type Middleware } from "koa";
 import type Router from "@koa/router";
 import type { Logger } from "./logger.ts";
 import { errorHandler } from "./http/middleware/error-handler.ts";
@@ -6,6 +6,8 @@ import { requestContext, type RequestState } from "./http/middleware/request-con
 
 export interface AppDeps {
   log: Logger;
+  /** handlers mounted before the routers (the /events and /answer front door) */
+  handlers?: Middleware<RequestState>[];
   /** routers in the order they are mounted */
   routers: Router<RequestState>[];
 }
@@ -17,6 +19,7 @@ export function buildApp(deps: AppDeps): Koa<RequestState> {
   app.on("error", (error: unknown) => deps.log.error({ err: error }, "unhandled koa error"));
   app.use(requestContext(deps.log));
   app.use(errorHandler());
+  for (const handler of deps.handlers ?? []) app.use(handler);
   for (const router of deps.routers) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));

@@ -19,6 +19,11 @@ import { healthRoutes } from "./http/routes/health-routes.ts";
 import { metricsRoutes } from "./http/routes/metrics-routes.ts";
 import { RuleRegistry } from "./rules/rule-registry.ts";
 import { loadRulesetVersion } from "./rules/ruleset-version.ts";
+import { createIngest } from "./events/ingest.ts";
+import { ingestRoutes } from "./http/routes/ingest-routes.ts";
+import { EMPTY_RESPONSE, expectsXml, readDefaultReply } from "./answer/answer-reply.ts";
+import { createEventProcessor } from "./workers/process-event.ts";
+import { createTraceStore } from "./events/trace-store.ts";
 
 export interface Service {
   /** http://host:port when the web role runs */
@@ -80,19 +85,42 @@ async function assemble(
   const registry = new RuleRegistry<unknown>();
   registry.swap({}, await loadRulesetVersion(config.rulesDir, config.templatesDir));
 
-  const queues = createQueues(connections, { prefix: config.redisPrefix, consume: config.role !== "web" });
+  const queues = createQueues(connections, {
+    prefix: config.redisPrefix,
+    consume: config.role !== "web",
+    lockMs: config.jobLockMs,
+  });
   stack.push({ name: "queues", close: () => queues.close() });
   const metrics = createMetrics();
 
   if (queues.eventsConsumer) {
-    void queues.eventsConsumer.process(config.workerConcurrency, async () => {});
+    const traces = createTraceStore(connections.worker, config.redisPrefix);
+    const processEvent = createEventProcessor({ traces, log });
+    void queues.eventsConsumer.process(config.workerConcurrency, processEvent);
     log.info({ concurrency: config.workerConcurrency }, "workers started");
   }
 
   let url: string | undefined;
   if (config.role !== "worker") {
+    const ingest = createIngest({
+      redis: connections.command,
+      queue: queues.events,
+      prefix: config.redisPrefix,
+      retentionMs: config.eventRetentionMs,
+      secretValues: secretValues(config),
+      log,
+    });
+    const defaultReply = await readDefaultReply(config.templatesDir);
     const app = buildApp({
       log,
+      handlers: [
+        ingestRoutes({
+          config,
+          ingest,
+          metrics,
+          answer: (result) => (expectsXml(result.type) ? defaultReply : EMPTY_RESPONSE),
+        }),
+      ],
       routers: [
         healthRoutes({
           redis: connections.command,
@@ -117,6 +145,18 @@ async function assemble(
     log.info({ port, host: config.host, publicUrl: config.publicUrl, role: config.role }, "listening");
   }
   return { url, redisUrl, close };
+}
+
+/** Values that must never appear in traces, logs or dead letters. */
+function secretValues(config: Readonly<Config>): ReadonlySet<string> {
+  const values = [
+    ...Object.values(config.secrets),
+    config.vobiz.authToken,
+    config.vobiz.authTokenPrevious,
+    config.vobiz.parentAuthToken,
+    config.adminToken,
+  ];
+  return new Set(values.filter((value): value is string => typeof value === "string" && value.length >= 4));
 }
 
 async function main(): Promise<void> {

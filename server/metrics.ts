@@ -5,7 +5,7 @@ export const KNOWN_EVENT_TYPES = new Set([
   "StartApp", "Ring", "Hangup", "CallInitiated", "Record", "RecordStop", "DialAnswer", "DialConnected",
   "DialHangup", "DialAction", "DialDigitsMatch", "ConferenceEnter", "ConferenceExit", "ConferenceRemoteSounds",
   "ConferenceDigitsMatch", "MachineDetection", "Redirect", "Transfer", "StartStream", "PlayedStream",
-  "ClearedAudio", "DegradedStream", "DroppedStream", "StopStream", "Gather", "Request",
+  "ClearedAudio", "DegradedStream", "DroppedStream", "StopStream", "Gather", "Request", "unknown",
 ]); // prettier-ignore
 
 export function typeLabel(type: string): string {

@@ -55,6 +55,7 @@ export const ENV_SCHEMA = {
     EVENT_RETENTION: { type: "string", pattern: DURATION_PATTERN, description: "a duration such as 7d" },
     ANSWER_BUDGET: { type: "string", pattern: DURATION_PATTERN, description: "a duration such as 1500ms" },
     SHUTDOWN_TIMEOUT: { type: "string", pattern: DURATION_PATTERN, description: "a duration such as 10s" },
+    JOB_LOCK_TIMEOUT: { type: "string", pattern: DURATION_PATTERN, description: "a duration such as 30s" },
     WORKER_CONCURRENCY: {
       type: "string",
       pattern: "^[1-9][0-9]{0,3}$",

@@ -35,6 +35,8 @@ export interface Config {
   answerBudgetMs: number;
   shutdownTimeoutMs: number;
   workerConcurrency: number;
+  /** how long a job stays claimed by a worker that stopped answering before another worker takes it */
+  jobLockMs: number;
   rulesWatch: boolean;
   /** SECRET_<NAME> variables, by NAME */
   secrets: Readonly<Record<string, string>>;
@@ -116,6 +118,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Readonly<Config> {
     answerBudgetMs: duration("ANSWER_BUDGET", "1500ms"),
     shutdownTimeoutMs: duration("SHUTDOWN_TIMEOUT", "10s"),
     workerConcurrency: known.WORKER_CONCURRENCY === undefined ? 50 : Number(known.WORKER_CONCURRENCY),
+    jobLockMs: duration("JOB_LOCK_TIMEOUT", "30s"),
     rulesWatch: known.RULES_WATCH === "true",
     secrets: Object.freeze(secrets),
   };

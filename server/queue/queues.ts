@@ -17,6 +17,8 @@ export interface Queues {
 export interface QueueOptions {
   prefix: string;
   consume: boolean;
+  /** bull lockDuration: a job whose worker died is taken over after this long */
+  lockMs: number;
 }
 
 export const EVENT_JOB_OPTIONS: Bull.JobOptions = {
@@ -32,7 +34,11 @@ export function createQueues(connections: RedisConnections, options: QueueOption
       prefix: options.prefix,
       createClient: connections.bullClientFactory(kind),
       defaultJobOptions: EVENT_JOB_OPTIONS,
-      settings: { stalledInterval: 5000, maxStalledCount: 5 },
+      settings: {
+        lockDuration: options.lockMs,
+        stalledInterval: Math.min(5000, options.lockMs),
+        maxStalledCount: 5,
+      },
     });
   const events = make<EventJobData>(QUEUE_NAMES.events, "producer");
   const eventsConsumer = options.consume ? make<EventJobData>(QUEUE_NAMES.events, "consumer") : undefined;

@@ -18,6 +18,8 @@ export interface EmbeddedRedisOptions {
   /** extra redis-server arguments, e.g. ["--appendonly", "no"] for throwaway test servers */
   args?: string[];
   startTimeoutMs?: number;
+  /** a fixed port (tests that restart a server on the same address); a free one otherwise */
+  port?: number;
 }
 
 /** Whether a redis-server binary is on PATH. */
@@ -43,7 +45,7 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
   stopLeftover(pidFile, options.log);
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt += 1) {
-    const port = await findFreePort();
+    const port = options.port ?? (await findFreePort());
     try {
       return await spawnRedis(port, pidFile, options);
     } catch (error) {

@@ -1,0 +1,18 @@
+/**
+ * A copy of a payload fit for traces, logs and dead letters: fields whose names say they hold credentials,
+ * and any value equal to a configured secret or token, become "[redacted]". Pure.
+ */
+const SECRET_NAME = /(token|secret|passw(or)?d|api[-_]?key|authorization|signature|credential)/i;
+export const REDACTED = "[redacted]";
+
+export function redactPayload(value: unknown, secretValues: ReadonlySet<string>): unknown {
+  if (typeof value === "string") return secretValues.has(value) ? REDACTED : value;
+  if (Array.isArray(value)) return value.map((item) => redactPayload(item, secretValues));
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([name, child]) => [
+      name,
+      SECRET_NAME.test(name) ? REDACTED : redactPayload(child, secretValues),
+    ]),
+  );
+}

@@ -1,0 +1,47 @@
+import { signRequest, signatureBaseUrl } from "../../server/signatures/vobiz-signature.ts";
+import { TEST_AUTH_TOKEN, TEST_PUBLIC_URL } from "./service.ts";
+
+export interface SendOptions {
+  /** GET puts the fields in the query string; anything else sends them as the body */
+  method?: string;
+  token?: string;
+  /** extra or overriding headers (e.g. a content type) */
+  headers?: Record<string, string>;
+  nonceV3?: string;
+  nonceV2?: string;
+  /** send no signature headers at all */
+  unsigned?: boolean;
+  publicUrl?: string;
+}
+
+/**
+ * Sends a request the way Vobiz does: form-encoded POST (or the fields in the query for GET), signed over
+ * PUBLIC_URL + path. `body` may be fields or a raw string.
+ */
+export function sendVobiz(
+  serviceUrl: string,
+  pathAndQuery: string,
+  body: Record<string, string> | string = {},
+  options: SendOptions = {},
+): Promise<Response> {
+  const method = options.method ?? "POST";
+  const encoded = typeof body === "string" ? body : new URLSearchParams(body).toString();
+  let target = pathAndQuery;
+  if (method === "GET" && encoded !== "") target += (target.includes("?") ? "&" : "?") + encoded;
+  const signature = options.unsigned
+    ? {}
+    : signRequest(
+        signatureBaseUrl(options.publicUrl ?? TEST_PUBLIC_URL, pathAndQuery),
+        options.token ?? TEST_AUTH_TOKEN,
+        {
+          ...(options.nonceV3 === undefined ? {} : { nonceV3: options.nonceV3 }),
+          ...(options.nonceV2 === undefined ? {} : { nonceV2: options.nonceV2 }),
+        },
+      );
+  const headers: Record<string, string> = {
+    ...signature,
+    ...(method === "GET" ? {} : { "content-type": "application/x-www-form-urlencoded" }),
+    ...options.headers,
+  };
+  return fetch(`${serviceUrl}${target}`, { method, headers, ...(method === "GET" ? {} : { body: encoded }) });
+}

@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, test } from "node:test";
+import { Redis } from "ioredis";
+import { startEmbeddedRedis, type EmbeddedRedis } from "../../server/redis/embedded-redis.ts";
+import { createLogSink } from "../helpers/log-sink.ts";
+import { startTestService } from "../helpers/service.ts";
+import { sendVobiz } from "../helpers/vobiz.ts";
+
+const dir = mkdtempSync(path.join(os.tmpdir(), "switchboard-outage-"));
+const sink = createLogSink("warn");
+let redis: EmbeddedRedis = await startEmbeddedRedis({ dir, log: sink.log });
+const port = Number(new URL(redis.url).port);
+const service = await startTestService(import.meta.url, { REDIS_URL: redis.url });
+after(async () => {
+  await redis.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const fields = (n: number): Record<string, string> => ({ Event: "Hangup", CallUUID: `outage-${n}` });
+
+test("Redis unreachable: /events answers 503 QUEUE_UNAVAILABLE with Retry-After, never 200; then recovers", async () => {
+  assert.equal((await sendVobiz(service.url, "/events", fields(1))).status, 200);
+  await redis.stop();
+  const down = await sendVobiz(service.url, "/events", fields(2));
+  assert.equal(down.status, 503);
+  assert.equal(down.headers.get("retry-after"), "5");
+  assert.equal(((await down.json()) as { code: string }).code, "QUEUE_UNAVAILABLE");
+  const ready = await fetch(`${service.url}/ready`);
+  assert.equal(ready.status, 503);
+  assert.match(JSON.stringify(await ready.json()), /redis/);
+
+  redis = await startEmbeddedRedis({ dir, log: sink.log, port });
+  const deadline = Date.now() + 15_000;
+  let status = 0;
+  while (Date.now() < deadline && status !== 200) {
+    status = (await sendVobiz(service.url, "/events", fields(2))).status;
+    if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(status, 200, "the retried delivery is stored once Redis is back");
+  const client = new Redis(redis.url);
+  try {
+    assert.equal(
+      await client.zcard(`${service.prefix}:index:events`),
+      2,
+      "both events survived the restart (AOF)",
+    );
+  } finally {
+    client.disconnect();
+  }
+});
+
+test("a claim whose job was never added is taken over, with the same id, by the next identical delivery", async () => {
+  const body = new URLSearchParams(fields(3)).toString();
+  const hash = createHash("sha256").update("POST\n/events/claimed\n").update(body).digest("base64url");
+  const client = new Redis(redis.url);
+  try {
+    const dedupKey = `${service.prefix}:dedup:${hash}`;
+    await client.set(dedupKey, `evt_HALFSTORED|${Date.now()}`, "EX", 60);
+    const busy = await sendVobiz(service.url, "/events/claimed", body);
+    assert.equal(busy.status, 409, "a claim younger than the in-progress window");
+    assert.equal(busy.headers.get("retry-after"), "1");
+    assert.equal(((await busy.json()) as { code: string }).code, "EVENT_IN_PROGRESS");
+
+    await client.set(dedupKey, `evt_HALFSTORED|${Date.now() - 60_000}`, "EX", 60);
+    const taken = await sendVobiz(service.url, "/events/claimed", body);
+    assert.equal(taken.status, 200);
+    assert.deepEqual(await taken.json(), { status: "received", id: "evt_HALFSTORED" });
+    const again = await sendVobiz(service.url, "/events/claimed", body);
+    assert.deepEqual(await again.json(), { status: "received", id: "evt_HALFSTORED", duplicate: true });
+  } finally {
+    client.disconnect();
+  }
+});
