@@ -43,11 +43,6 @@ export const ERROR_CATALOGUE = {
     expose: true,
     message: "This signature nonce was already used with a different body.",
   },
-  EVENT_IN_PROGRESS: {
-    status: 409,
-    expose: true,
-    message: "An identical delivery is being stored right now; retry in a second.",
-  },
   QUEUE_UNAVAILABLE: { status: 503, expose: true, message: "The event store is unavailable; retry later." },
   // admin
   ADMIN_UNAUTHORIZED: {

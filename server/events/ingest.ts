@@ -1,25 +1,28 @@
 /**
- * Stores an incoming delivery as an event: claim (replay check, de-duplication, trace, index) in one Lua
- * round trip, then the Bull job, added under the event id so that adding it twice is harmless. Answers
- * only once the job is in Redis; Redis trouble becomes QUEUE_UNAVAILABLE, never a silent loss.
+ * Stores an incoming delivery as an event in one atomic Lua round trip: replay check, de-duplication,
+ * trace, index, and the Bull job itself (added under the event id, with bull's own script). Answers only
+ * once the job is in Redis; Redis trouble becomes QUEUE_UNAVAILABLE, never a silent loss.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import { BULL_ADD_JOB_FUNCTION, bullAddJobArgsFor } from "../queue/bull-add-job.ts";
 import type { EventQueue } from "../queue/queues.ts";
 import type { EventJobData, VerificationSummary } from "../queue/job-types.ts";
 import type { NonceFamily } from "../signatures/vobiz-signature.ts";
-import { newEventId } from "./event-id.ts";
+import { newEventId } from "../ids.ts";
 import { resolveEventType } from "./event-type.ts";
 import type { Payload } from "./parse-payload.ts";
-import { redactPayload } from "./redact-payload.ts";
+import { needsRedaction, redactPayload } from "./redact-payload.ts";
 import { traceKeys } from "./trace-keys.ts";
 
-const CLAIM_SCRIPT = readFileSync(new URL("./claim-event.lua", import.meta.url), "utf8");
+const CLAIM_SCRIPT = readFileSync(new URL("./claim-event.lua", import.meta.url), "utf8").replace(
+  "-- @bull-add-job",
+  BULL_ADD_JOB_FUNCTION,
+);
 const DEDUP_TTL_SECONDS = 24 * 3600;
-const IN_PROGRESS_WINDOW_MS = 5000;
 
 export interface IncomingEvent {
   route: "events" | "answer";
@@ -40,8 +43,9 @@ export interface IngestResult {
   id: string;
   type: string;
   duplicate: boolean;
-  /** the job data, for callers that act on the event in process (the answer path) */
+  /** the job data and the parsed payload, for callers that act on the event in process (the answer path) */
   job: EventJobData;
+  payload: Payload;
 }
 
 export interface IngestDeps {
@@ -53,13 +57,14 @@ export interface IngestDeps {
   log: Logger;
 }
 
-type ClaimReply = ["replayed"] | ["duplicate" | "in_progress" | "claimed", string];
+type ClaimReply = ["replayed"] | ["duplicate" | "stored", string];
 
 export type Ingest = (event: IncomingEvent) => Promise<IngestResult>;
 
 export function createIngest(deps: IngestDeps): Ingest {
-  deps.redis.defineCommand("switchboardClaimEvent", { numberOfKeys: 3, lua: CLAIM_SCRIPT });
+  deps.redis.defineCommand("switchboardClaimEvent", { numberOfKeys: 10, lua: CLAIM_SCRIPT });
   const keys = traceKeys(deps.prefix);
+  const bullAddJobArgs = bullAddJobArgsFor(deps.queue);
   const claim = (
     deps.redis as unknown as Record<string, (...args: Array<string | number>) => Promise<ClaimReply>>
   ).switchboardClaimEvent;
@@ -73,72 +78,70 @@ export function createIngest(deps: IngestDeps): Ingest {
       .update(event.raw)
       .digest("base64url");
     const { family, nonce, ...verification } = event.verification;
-    const trace: Record<string, string> = {
-      type,
-      route: event.route,
-      method: event.method,
-      path: event.path,
-      query: JSON.stringify(event.query),
-      receivedAt: receivedAt.toISOString(),
-      requestId: event.requestId,
-      verification: JSON.stringify(verification),
-      payload: JSON.stringify(redactPayload(event.payload, deps.secretValues)),
-      state: "received",
-    };
-    let reply: ClaimReply;
-    try {
-      reply = await claim.call(
-        deps.redis,
-        keys.dedup(hash),
-        family !== undefined && nonce !== undefined ? keys.nonce(family, nonce) : keys.dedup(`${hash}:nonce`),
-        keys.index,
-        newEventId(receivedAt.getTime()),
-        hash,
-        receivedAt.getTime(),
-        DEDUP_TTL_SECONDS,
-        deps.retentionMs,
-        IN_PROGRESS_WINDOW_MS,
-        keys.tracePrefix,
-        keys.eventJobPrefix,
-        family !== undefined && nonce !== undefined ? "1" : "0",
-        ...Object.entries(trace).flatMap(([field, value]) => [field, value]),
-      );
-    } catch (error) {
-      throw unavailable(error);
-    }
-    if (reply[0] === "replayed") {
-      deps.log.warn(
-        { security: true, path: event.path, family, nonce, requestId: event.requestId },
-        "signature nonce replayed with a different body; refused",
-      );
-      throw new AppError("SIGNATURE_REPLAYED");
-    }
-    const [outcome, id] = reply;
+    const id = newEventId(receivedAt.getTime());
     const job: EventJobData = {
       id,
       route: event.route,
       method: event.method,
       path: event.path,
       query: event.query,
-      payload: event.payload,
       raw: event.raw,
       contentType: event.contentType,
       receivedAt: receivedAt.toISOString(),
       verification,
     };
-    if (outcome === "duplicate") return { id, type, duplicate: true, job };
-    if (outcome === "in_progress") {
-      throw new AppError("EVENT_IN_PROGRESS", undefined, {
-        headers: { "Retry-After": "1" },
-        details: { id },
-      });
-    }
+    const trace: Record<string, string> = {
+      type,
+      route: event.route,
+      method: event.method,
+      path: event.path,
+      query: JSON.stringify(event.query),
+      receivedAt: job.receivedAt,
+      requestId: event.requestId,
+      verification: JSON.stringify(verification),
+      contentType: event.contentType,
+      // the raw text is the compact record; a payload holding secrets is kept redacted instead
+      ...(needsRedaction(event.payload, deps.secretValues)
+        ? { payload: JSON.stringify(redactPayload(event.payload, deps.secretValues)) }
+        : { raw: event.raw }),
+      state: "received",
+    };
+    const bull = bullAddJobArgs(job, id);
+    const signed = family !== undefined && nonce !== undefined;
+    let reply: ClaimReply;
     try {
-      await deps.queue.add(job, { jobId: id });
+      reply = await claim.call(
+        deps.redis,
+        keys.dedup(hash),
+        signed ? keys.nonce(family, nonce) : keys.dedup(`${hash}:nonce`),
+        keys.index,
+        keys.trace(id),
+        ...bull.keys,
+        id,
+        hash,
+        receivedAt.getTime(),
+        DEDUP_TTL_SECONDS,
+        deps.retentionMs,
+        signed ? "1" : "0",
+        bull.args.length,
+        ...bull.args,
+        ...Object.entries(trace).flat(),
+      );
     } catch (error) {
       throw unavailable(error);
     }
-    return { id, type, duplicate: false, job };
+    switch (reply[0]) {
+      case "replayed":
+        deps.log.warn(
+          { security: true, path: event.path, family, nonce, requestId: event.requestId },
+          "signature nonce replayed with a different body; refused",
+        );
+        throw new AppError("SIGNATURE_REPLAYED");
+      case "stored":
+        return { id, type, duplicate: false, job, payload: event.payload };
+      case "duplicate":
+        return { id: reply[1], type, duplicate: true, job: { ...job, id: reply[1] }, payload: event.payload };
+    }
   };
 }
 

@@ -48,8 +48,21 @@ function decodeUtf8(raw: Uint8Array): string {
 /** Parses a body of the given kind. */
 export function parseBody(kind: BodyKind, raw: Uint8Array): Payload {
   if (kind === "none") return {};
-  const text = decodeUtf8(raw);
+  return parseText(kind, decodeUtf8(raw));
+}
+
+function parseText(kind: BodyKind, text: string): Payload {
+  if (kind === "none") return {};
   return kind === "form" ? parseForm(text) : parseJsonObject(text);
+}
+
+/**
+ * The payload of a stored event, parsed again from its raw text (GET: the query string). It passed the same
+ * parser when it was received, so this does not throw for a stored event.
+ */
+export function payloadOf(event: { raw: string; contentType: string; method: string }): Payload {
+  if (event.method === "GET") return parseForm(event.raw);
+  return parseText(bodyKind(event.contentType, event.raw.length > 0), event.raw);
 }
 
 /**

@@ -16,3 +16,14 @@ export function redactPayload(value: unknown, secretValues: ReadonlySet<string>)
     ]),
   );
 }
+
+/** Whether redactPayload would change anything (checked without copying). */
+export function needsRedaction(value: unknown, secretValues: ReadonlySet<string>): boolean {
+  if (typeof value === "string") return secretValues.has(value);
+  if (Array.isArray(value)) return value.some((item) => needsRedaction(item, secretValues));
+  if (value === null || typeof value !== "object") return false;
+  for (const [name, child] of Object.entries(value)) {
+    if (SECRET_NAME.test(name) || needsRedaction(child, secretValues)) return true;
+  }
+  return false;
+}

@@ -3,7 +3,18 @@
  * its retention; updates never create one (so nothing is written without a TTL).
  */
 import type { Redis } from "ioredis";
+import { payloadOf, type Payload } from "./parse-payload.ts";
 import { traceKeys } from "./trace-keys.ts";
+
+/** A trace's payload: stored as the raw text, or as redacted JSON when it held secrets. */
+export function tracePayload(trace: Readonly<Record<string, string>>): Payload {
+  if (trace.payload !== undefined) return JSON.parse(trace.payload) as Payload;
+  return payloadOf({
+    raw: trace.raw ?? "",
+    contentType: trace.contentType ?? "",
+    method: trace.method ?? "POST",
+  });
+}
 
 const UPDATE_IF_EXISTS = `
 if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end

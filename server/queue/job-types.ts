@@ -6,10 +6,12 @@ export interface EventJobData {
   /** the request path, as received */
   path: string;
   query: Record<string, string | string[]>;
-  /** the parsed payload (form fields are strings; repeated fields arrays of strings) */
-  payload: Record<string, unknown>;
-  /** the body exactly as received (for GET, the query string) */
+  /**
+   * The body exactly as received (for GET, the query string); workers parse the payload from it again
+   * with events/parse-payload.ts `payloadOf`, and form forwards send it byte for byte.
+   */
   raw: string;
+  /** "" for GET (the raw text is a query string) */
   contentType: string;
   receivedAt: string;
   verification: VerificationSummary;

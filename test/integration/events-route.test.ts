@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Redis } from "ioredis";
+import { tracePayload } from "../../server/events/trace-store.ts";
 import { startTestService } from "../helpers/service.ts";
 import { sendVobiz } from "../helpers/vobiz.ts";
 
@@ -118,11 +119,13 @@ test("a signature for another path does not verify, and query parameters are not
 });
 
 test("GET callbacks carry the payload in the query string", async () => {
-  const response = await sendVobiz(service.url, "/events/get", unique(), { method: "GET" });
+  const fields = unique();
+  const response = await sendVobiz(service.url, "/events/get", fields, { method: "GET" });
   assert.equal(response.status, 200);
   const { id } = (await response.json()) as Received;
   const trace = await redis.hgetall(`${prefix}:trace:${id}`);
-  assert.equal((JSON.parse(trace.payload ?? "{}") as { Event: string }).Event, "Hangup");
+  assert.equal(tracePayload(trace).Event, "Hangup");
+  assert.equal(trace.raw, new URLSearchParams(fields).toString(), "the query string is kept as received");
   assert.equal(trace.method, "GET");
 });
 
@@ -137,10 +140,10 @@ test("JSON bodies are accepted; secrets in payloads are redacted in the trace", 
   );
   assert.equal(response.status, 200);
   const { id } = (await response.json()) as Received;
-  const payload = JSON.parse((await redis.hget(`${prefix}:trace:${id}`, "payload")) ?? "{}") as Record<
-    string,
-    string
-  >;
+  const trace = await redis.hgetall(`${prefix}:trace:${id}`);
+  assert.equal(trace.raw, undefined, "a payload holding secrets is not kept raw");
+  assert.ok(!JSON.stringify(trace).includes("crm-secret-value"));
+  const payload = tracePayload(trace) as Record<string, string>;
   assert.equal(payload.auth_token, "[redacted]");
   assert.equal(payload.Note, "[redacted]");
   assert.equal(payload.Event, "Hangup");
@@ -184,10 +187,7 @@ test("prototype-polluting field names are stored as plain data", async () => {
   assert.equal(response.status, 200);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
   const { id } = (await response.json()) as Received;
-  const payload = JSON.parse((await redis.hget(`${prefix}:trace:${id}`, "payload")) ?? "{}") as Record<
-    string,
-    unknown
-  >;
+  const payload = tracePayload(await redis.hgetall(`${prefix}:trace:${id}`));
   assert.equal(Object.getOwnPropertyDescriptor(payload, "__proto__")?.value, "x");
 });
 

@@ -14,9 +14,10 @@ test("credentials, signatures, tokens and secrets are redacted by path", () => {
       },
       req: { headers: { authorization: "Bearer def", "x-vobiz-signature-v2": "sig2" } },
       token: "tok",
-      config: { authToken: "at", adminToken: "adm" },
+      config: { authToken: "at", adminToken: "adm", vobiz: { parentAuthToken: "pat" } },
       secrets: { CRM: "crm-secret" },
       template: { secrets: { SLACK: "slack-secret" } },
+      response: { headers: { "webhook-signature": "v1,whsig" } },
     },
     "hello",
   );

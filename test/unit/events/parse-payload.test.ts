@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { isAppError, type ErrorCode } from "../../../server/errors.ts";
-import { bodyKind, parseBody, parseForm, parseJsonObject } from "../../../server/events/parse-payload.ts";
+import {
+  bodyKind,
+  parseBody,
+  parseForm,
+  parseJsonObject,
+  payloadOf,
+} from "../../../server/events/parse-payload.ts";
 
 function code(fn: () => unknown): ErrorCode | undefined {
   try {
@@ -160,4 +166,19 @@ test("content types: form, JSON (+json too), none for an empty body; others refu
     "UNSUPPORTED_CONTENT_TYPE",
   );
   assert.deepEqual(parseBody("none", bytes("")), {});
+});
+
+test("a stored event's payload is parsed again from its raw text", () => {
+  assert.deepEqual(
+    payloadOf({ method: "POST", contentType: "application/x-www-form-urlencoded", raw: "a=1&b=%2B2" }),
+    {
+      a: "1",
+      b: "+2",
+    },
+  );
+  assert.deepEqual(payloadOf({ method: "GET", contentType: "", raw: "Digits=1" }), { Digits: "1" });
+  assert.deepEqual(payloadOf({ method: "POST", contentType: "application/json", raw: '{"x":[1]}' }), {
+    x: [1],
+  });
+  assert.deepEqual(payloadOf({ method: "POST", contentType: "", raw: "" }), {});
 });

@@ -1,0 +1,18 @@
+/**
+ * `npm run bench -- <scenario>`: runs a benchmark on this machine and prints a Markdown report.
+ * BENCH_ROUNDS (default 3) and BENCH_SECONDS (default 10) size the run. Scenarios: ingest.
+ */
+import { ingestBenchmark, ingestReport } from "./ingest.ts";
+
+const scenario = process.argv[2] ?? "ingest";
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+
+switch (scenario) {
+  case "ingest":
+    process.stdout.write(`${ingestReport(await ingestBenchmark(rounds, seconds))}\n`);
+    break;
+  default:
+    process.stderr.write(`unknown scenario ${scenario}; try: ingest\n`);
+    process.exitCode = 2;
+}

@@ -1,0 +1,58 @@
+/**
+ * The ingest script stores jobs with bull's own addJob code. If a bull upgrade changes how jobs are stored,
+ * this contract fails before anything else does.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import Bull from "bull";
+import { Redis } from "ioredis";
+import {
+  BULL_ADD_JOB_FUNCTION,
+  BULL_ADD_JOB_KEYS,
+  bullAddJobArgsFor,
+} from "../../server/queue/bull-add-job.ts";
+import { EVENT_JOB_OPTIONS } from "../../server/queue/queues.ts";
+import { useTestRedis } from "../helpers/redis.ts";
+
+const { url, prefix, onCleanup } = useTestRedis(import.meta.url);
+const redis = new Redis(url, { connectionName: `${prefix}:contract` });
+const queue = new Bull("contract", url, {
+  prefix,
+  redis: { connectionName: `${prefix}:bull` },
+  defaultJobOptions: EVENT_JOB_OPTIONS,
+});
+onCleanup(async () => {
+  await queue.close();
+  await redis.quit();
+});
+
+const WRAPPER = `${BULL_ADD_JOB_FUNCTION}\nreturn bullAddJob({KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]}, ARGV)`;
+
+test("a job added through our script is stored exactly as queue.add stores it", async () => {
+  const data = { id: "x", payload: { Event: "Hangup", From: "919876543210" } };
+  await queue.add(data, { jobId: "via-bull" });
+  const { keys, args } = bullAddJobArgsFor(queue)(data, "via-script");
+  assert.equal(keys.length, BULL_ADD_JOB_KEYS);
+  const id = await redis.eval(WRAPPER, keys.length, ...keys, ...args);
+  assert.equal(id, "via-script");
+
+  const viaBull = await redis.hgetall(`${prefix}:contract:via-bull`);
+  const viaScript = await redis.hgetall(`${prefix}:contract:via-script`);
+  const { timestamp: t1, opts: o1, ...bullFields } = viaBull;
+  const { timestamp: t2, opts: o2, ...scriptFields } = viaScript;
+  assert.deepEqual(scriptFields, bullFields);
+  assert.ok(Math.abs(Number(t1) - Number(t2)) < 60_000);
+  const withoutIdentity = (opts: string | undefined): unknown => {
+    const { jobId, timestamp, ...rest } = JSON.parse(opts ?? "{}") as Record<string, unknown>;
+    assert.equal(typeof jobId, "string");
+    assert.equal(typeof timestamp, "number");
+    return rest;
+  };
+  assert.deepEqual(withoutIdentity(o2), withoutIdentity(o1));
+  assert.deepEqual((await redis.lrange(`${prefix}:contract:wait`, 0, -1)).sort(), ["via-bull", "via-script"]);
+
+  const job = await queue.getJob("via-script");
+  assert.deepEqual(job?.data, data);
+  assert.equal(job?.opts.attempts, EVENT_JOB_OPTIONS.attempts);
+  assert.deepEqual(job?.opts.backoff, EVENT_JOB_OPTIONS.backoff);
+});
