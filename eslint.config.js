@@ -4,7 +4,7 @@ import tseslint from "typescript-eslint";
 import prettier from "eslint-config-prettier";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "var/", "dist/", "coverage/", "server/dashboard/static/"] },
+  { ignores: ["node_modules/", "var/", "dist/", "coverage/", "bench/tmp/", "server/dashboard/static/"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -181,8 +181,17 @@ async function main(): Promise<void> {
     force.unref();
     await service?.close();
     log.info("stopped");
+    log.flush();
     process.exitCode = exitCode;
   };
+  process.on("uncaughtException", (error) => {
+    log.fatal({ err: error }, "uncaught exception");
+    log.flush();
+    void stop("uncaught exception", 1);
+  });
+  process.on("unhandledRejection", (reason) => {
+    log.error({ err: reason }, "unhandled promise rejection");
+  });
   process.once("SIGTERM", () => void stop("SIGTERM", 0));
   process.once("SIGINT", () => void stop("SIGINT", 0));
   try {
@@ -191,6 +200,7 @@ async function main(): Promise<void> {
     const message = isAppError(error) ? `${error.code}: ${error.message}` : String(error);
     log.fatal({ err: isAppError(error) ? undefined : error }, message);
     process.stderr.write(`switchboard: ${message}\n`);
+    log.flush();
     process.exitCode = 1;
     return;
   }

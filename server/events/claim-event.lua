@@ -3,11 +3,11 @@
 -- the job is written first: if anything fails, either nothing was written (the caller answers 503 and the
 -- sender retries) or the job is stored and at worst a retry is stored again. Never a lost event.
 -- KEYS[1] de-dup key (hash of method, URL and body)   KEYS[2] nonce key   KEYS[3] event index (zset)
--- KEYS[4] the new event's trace   KEYS[5..10] bull's addJob keys (wait, paused, meta-paused, id, delayed,
--- priority)
+-- KEYS[4] the new event's trace   KEYS[5..10] bull's addJob keys
 -- ARGV[1] new event id   ARGV[2] delivery hash   ARGV[3] now (ms)   ARGV[4] de-dup/nonce ttl (s)
 -- ARGV[5] retention of traces (ms)   ARGV[6] "1" when the request carried a verified nonce
--- ARGV[7] n = number of bull addJob arguments   ARGV[8..7+n] those arguments   ARGV[8+n..] trace fields
+-- ARGV[7] job data (JSON)   ARGV[8] job opts (JSON)   ARGV[9] event type   ARGV[10] request id
+-- ARGV[11] the event as the trace keeps it when it differs from the job data (secrets redacted), or ""
 -- Returns {"replayed"} | {"duplicate", first id} | {"stored", id}.
 
 -- @bull-add-job
@@ -23,13 +23,12 @@ if existing then
   return {"duplicate", existing}
 end
 
-local bullArgc = tonumber(ARGV[7])
-local bullArgv = {}
-for i = 1, bullArgc do bullArgv[i] = ARGV[7 + i] end
-bullAddJob({KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]}, bullArgv)
+bullAddJob({KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]}, ARGV[1], ARGV[7], ARGV[8], ARGV[3])
 redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[4])
 if hasNonce then redis.call("SET", KEYS[2], ARGV[2], "EX", ARGV[4], "NX") end
-redis.call("HSET", KEYS[4], unpack(ARGV, 8 + bullArgc))
+local event = ARGV[7]
+if ARGV[11] ~= "" then event = ARGV[11] end
+redis.call("HSET", KEYS[4], "event", event, "type", ARGV[9], "requestId", ARGV[10], "state", "received")
 redis.call("PEXPIRE", KEYS[4], ARGV[5])
 redis.call("ZADD", KEYS[3], ARGV[3], ARGV[1])
 redis.call("ZREMRANGEBYSCORE", KEYS[3], "-inf", tonumber(ARGV[3]) - tonumber(ARGV[5]))

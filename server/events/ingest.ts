@@ -3,12 +3,12 @@
  * trace, index, and the Bull job itself (added under the event id, with bull's own script). Answers only
  * once the job is in Redis; Redis trouble becomes QUEUE_UNAVAILABLE, never a silent loss.
  */
-import { createHash } from "node:crypto";
+import { hash as digest } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import { BULL_ADD_JOB_FUNCTION, bullAddJobArgsFor } from "../queue/bull-add-job.ts";
+import { bullAddJobFor } from "../queue/bull-add-job.ts";
 import type { EventQueue } from "../queue/queues.ts";
 import type { EventJobData, VerificationSummary } from "../queue/job-types.ts";
 import type { NonceFamily } from "../signatures/vobiz-signature.ts";
@@ -18,10 +18,7 @@ import type { Payload } from "./parse-payload.ts";
 import { needsRedaction, redactPayload } from "./redact-payload.ts";
 import { traceKeys } from "./trace-keys.ts";
 
-const CLAIM_SCRIPT = readFileSync(new URL("./claim-event.lua", import.meta.url), "utf8").replace(
-  "-- @bull-add-job",
-  BULL_ADD_JOB_FUNCTION,
-);
+const CLAIM_SCRIPT = readFileSync(new URL("./claim-event.lua", import.meta.url), "utf8");
 const DEDUP_TTL_SECONDS = 24 * 3600;
 
 export interface IncomingEvent {
@@ -62,21 +59,22 @@ type ClaimReply = ["replayed"] | ["duplicate" | "stored", string];
 export type Ingest = (event: IncomingEvent) => Promise<IngestResult>;
 
 export function createIngest(deps: IngestDeps): Ingest {
-  deps.redis.defineCommand("switchboardClaimEvent", { numberOfKeys: 10, lua: CLAIM_SCRIPT });
+  const bull = bullAddJobFor(deps.queue);
+  deps.redis.defineCommand("switchboardClaimEvent", {
+    numberOfKeys: 10,
+    lua: CLAIM_SCRIPT.replace("-- @bull-add-job", bull.lua),
+  });
   const keys = traceKeys(deps.prefix);
-  const bullAddJobArgs = bullAddJobArgsFor(deps.queue);
-  const claim = (
+  const script = (
     deps.redis as unknown as Record<string, (...args: Array<string | number>) => Promise<ClaimReply>>
   ).switchboardClaimEvent;
-  if (claim === undefined) throw new Error("claim script not defined");
+  if (script === undefined) throw new Error("the claim script is not defined");
+  const claim = (...args: Array<string | number>): Promise<ClaimReply> => script.apply(deps.redis, args);
 
   return async (event) => {
     const receivedAt = new Date();
     const type = resolveEventType(event.payload);
-    const hash = createHash("sha256")
-      .update(`${event.method}\n${event.url}\n`)
-      .update(event.raw)
-      .digest("base64url");
+    const hash = digest("sha256", `${event.method}\n${event.url}\n${event.raw}`, "base64url");
     const { family, nonce, ...verification } = event.verification;
     const id = newEventId(receivedAt.getTime());
     const job: EventJobData = {
@@ -90,28 +88,16 @@ export function createIngest(deps: IngestDeps): Ingest {
       receivedAt: receivedAt.toISOString(),
       verification,
     };
-    const trace: Record<string, string> = {
-      type,
-      route: event.route,
-      method: event.method,
-      path: event.path,
-      query: JSON.stringify(event.query),
-      receivedAt: job.receivedAt,
-      requestId: event.requestId,
-      verification: JSON.stringify(verification),
-      contentType: event.contentType,
-      // the raw text is the compact record; a payload holding secrets is kept redacted instead
-      ...(needsRedaction(event.payload, deps.secretValues)
-        ? { payload: JSON.stringify(redactPayload(event.payload, deps.secretValues)) }
-        : { raw: event.raw }),
-      state: "received",
-    };
-    const bull = bullAddJobArgs(job, id);
+    const data = JSON.stringify(job);
+    // the trace keeps the job data, unless the payload holds secrets: then a redacted copy without the raw text
+    const traced = needsRedaction(event.payload, deps.secretValues)
+      ? JSON.stringify({ ...job, raw: "", payload: redactPayload(event.payload, deps.secretValues) })
+      : "";
     const signed = family !== undefined && nonce !== undefined;
+    const now = receivedAt.getTime();
     let reply: ClaimReply;
     try {
-      reply = await claim.call(
-        deps.redis,
+      reply = await claim(
         keys.dedup(hash),
         signed ? keys.nonce(family, nonce) : keys.dedup(`${hash}:nonce`),
         keys.index,
@@ -119,13 +105,15 @@ export function createIngest(deps: IngestDeps): Ingest {
         ...bull.keys,
         id,
         hash,
-        receivedAt.getTime(),
+        now,
         DEDUP_TTL_SECONDS,
         deps.retentionMs,
         signed ? "1" : "0",
-        bull.args.length,
-        ...bull.args,
-        ...Object.entries(trace).flat(),
+        data,
+        bull.opts(id, now),
+        type,
+        event.requestId,
+        traced,
       );
     } catch (error) {
       throw unavailable(error);

@@ -3,17 +3,21 @@
  * its retention; updates never create one (so nothing is written without a TTL).
  */
 import type { Redis } from "ioredis";
+import type { EventJobData } from "../queue/job-types.ts";
 import { payloadOf, type Payload } from "./parse-payload.ts";
 import { traceKeys } from "./trace-keys.ts";
 
-/** A trace's payload: stored as the raw text, or as redacted JSON when it held secrets. */
+/** The event as a trace records it: the job data, or a copy with the payload redacted and no raw text. */
+export type TracedEvent = EventJobData & { payload?: Payload };
+
+export function tracedEvent(trace: Readonly<Record<string, string>>): TracedEvent {
+  return JSON.parse(trace.event ?? "{}") as TracedEvent;
+}
+
+/** A trace's payload: parsed from the raw text, or the redacted copy when it held secrets. */
 export function tracePayload(trace: Readonly<Record<string, string>>): Payload {
-  if (trace.payload !== undefined) return JSON.parse(trace.payload) as Payload;
-  return payloadOf({
-    raw: trace.raw ?? "",
-    contentType: trace.contentType ?? "",
-    method: trace.method ?? "POST",
-  });
+  const event = tracedEvent(trace);
+  return event.payload ?? payloadOf(event);
 }
 
 const UPDATE_IF_EXISTS = `

@@ -86,13 +86,25 @@ function randomNonce(): string {
   return nonce;
 }
 
-function header(headers: Headers, name: string): string | undefined {
-  let value = headers[name];
-  if (value === undefined) {
-    const key = Object.keys(headers).find((candidate) => candidate.toLowerCase() === name);
-    value = key === undefined ? undefined : headers[key];
+/** The x-vobiz-signature* headers, names lower-cased, found in one pass (header names are case-insensitive). */
+function signatureHeaders(headers: Headers): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const name in headers) {
+    if (name.length < 17) continue;
+    const lower = name.toLowerCase();
+    if (!lower.startsWith("x-vobiz-signature")) continue;
+    const value = headers[name];
+    const text = (Array.isArray(value) ? value[0] : value)?.trim();
+    if (text !== undefined && text !== "") found.set(lower, text);
   }
-  return Array.isArray(value) ? value[0] : value;
+  return found;
+}
+
+function hmac(scheme: SignatureScheme, baseUrl: string, nonce: string, token: string): Buffer {
+  const separator = scheme === "v3" || scheme === "ma-v3" ? "." : "";
+  return createHmac("sha256", token)
+    .update(baseUrl + separator + nonce)
+    .digest();
 }
 
 /**
@@ -108,14 +120,15 @@ export function verifySignature(input: {
   const tokens = [input.tokens.current, input.tokens.previous, input.tokens.parent].filter(
     (token): token is string => typeof token === "string" && token.length > 0,
   );
+  const headers = signatureHeaders(input.headers);
   let present = 0;
   let reason: SignatureFailure = "missing";
   for (const { scheme, header: name, family } of SCHEMES) {
-    const signature = header(input.headers, name)?.trim();
-    if (signature === undefined || signature === "") continue;
+    const signature = headers.get(name);
+    if (signature === undefined) continue;
     present += 1;
-    const nonce = header(input.headers, NONCE_HEADER[family])?.trim();
-    if (nonce === undefined || nonce === "") {
+    const nonce = headers.get(NONCE_HEADER[family]);
+    if (nonce === undefined) {
       if (reason === "missing") reason = "nonce_missing";
       continue;
     }
@@ -125,7 +138,7 @@ export function verifySignature(input: {
     }
     const received = Buffer.from(signature, "base64");
     for (const token of tokens) {
-      const expected = Buffer.from(computeSignature(scheme, input.baseUrl, nonce, token), "base64");
+      const expected = hmac(scheme, input.baseUrl, nonce, token);
       if (expected.length === received.length && timingSafeEqual(expected, received)) {
         return { ok: true, scheme, family, nonce };
       }

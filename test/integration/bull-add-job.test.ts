@@ -6,11 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import Bull from "bull";
 import { Redis } from "ioredis";
-import {
-  BULL_ADD_JOB_FUNCTION,
-  BULL_ADD_JOB_KEYS,
-  bullAddJobArgsFor,
-} from "../../server/queue/bull-add-job.ts";
+import { bullAddJobFor } from "../../server/queue/bull-add-job.ts";
 import { EVENT_JOB_OPTIONS } from "../../server/queue/queues.ts";
 import { useTestRedis } from "../helpers/redis.ts";
 
@@ -26,14 +22,21 @@ onCleanup(async () => {
   await redis.quit();
 });
 
-const WRAPPER = `${BULL_ADD_JOB_FUNCTION}\nreturn bullAddJob({KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]}, ARGV)`;
-
 test("a job added through our script is stored exactly as queue.add stores it", async () => {
   const data = { id: "x", payload: { Event: "Hangup", From: "919876543210" } };
   await queue.add(data, { jobId: "via-bull" });
-  const { keys, args } = bullAddJobArgsFor(queue)(data, "via-script");
-  assert.equal(keys.length, BULL_ADD_JOB_KEYS);
-  const id = await redis.eval(WRAPPER, keys.length, ...keys, ...args);
+  const bull = bullAddJobFor(queue);
+  const script = `${bull.lua}\nreturn bullAddJob({KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]}, ARGV[1], ARGV[2], ARGV[3], ARGV[4])`;
+  const now = Date.now();
+  const id = await redis.eval(
+    script,
+    6,
+    ...bull.keys,
+    "via-script",
+    JSON.stringify(data),
+    bull.opts("via-script", now),
+    now,
+  );
   assert.equal(id, "via-script");
 
   const viaBull = await redis.hgetall(`${prefix}:contract:via-bull`);

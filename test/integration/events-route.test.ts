@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Redis } from "ioredis";
-import { tracePayload } from "../../server/events/trace-store.ts";
+import { tracePayload, tracedEvent } from "../../server/events/trace-store.ts";
 import { startTestService } from "../helpers/service.ts";
 import { sendVobiz } from "../helpers/vobiz.ts";
 
@@ -44,10 +44,13 @@ test("a signed callback is stored before the 200 leaves: job and trace are in Re
   const traceState = trace.state ?? "";
   assert.ok(jobExists === 1 || traceState !== "received", "the job was added (or already processed)");
   assert.equal(trace.type, "Hangup");
-  assert.equal(trace.route, "events");
-  assert.equal(trace.path, "/events/vobiz");
-  assert.deepEqual(JSON.parse(trace.query ?? ""), { app: "support" });
-  assert.deepEqual(JSON.parse(trace.verification ?? ""), { result: "verified", scheme: "v3" });
+  const event = tracedEvent(trace);
+  assert.equal(event.id, body.id);
+  assert.equal(event.route, "events");
+  assert.equal(event.path, "/events/vobiz");
+  assert.deepEqual(event.query, { app: "support" });
+  assert.deepEqual(event.verification, { result: "verified", scheme: "v3" });
+  assert.equal(typeof event.receivedAt, "string");
   assert.ok(
     Number(await redis.pttl(`${prefix}:trace:${body.id}`)) > 6 * 86_400_000,
     "kept for EVENT_RETENTION",
@@ -125,8 +128,12 @@ test("GET callbacks carry the payload in the query string", async () => {
   const { id } = (await response.json()) as Received;
   const trace = await redis.hgetall(`${prefix}:trace:${id}`);
   assert.equal(tracePayload(trace).Event, "Hangup");
-  assert.equal(trace.raw, new URLSearchParams(fields).toString(), "the query string is kept as received");
-  assert.equal(trace.method, "GET");
+  assert.equal(
+    tracedEvent(trace).raw,
+    new URLSearchParams(fields).toString(),
+    "the query string is kept as received",
+  );
+  assert.equal(tracedEvent(trace).method, "GET");
 });
 
 test("JSON bodies are accepted; secrets in payloads are redacted in the trace", async () => {
@@ -141,7 +148,7 @@ test("JSON bodies are accepted; secrets in payloads are redacted in the trace", 
   assert.equal(response.status, 200);
   const { id } = (await response.json()) as Received;
   const trace = await redis.hgetall(`${prefix}:trace:${id}`);
-  assert.equal(trace.raw, undefined, "a payload holding secrets is not kept raw");
+  assert.equal(tracedEvent(trace).raw, "", "a payload holding secrets is not kept raw");
   assert.ok(!JSON.stringify(trace).includes("crm-secret-value"));
   const payload = tracePayload(trace) as Record<string, string>;
   assert.equal(payload.auth_token, "[redacted]");

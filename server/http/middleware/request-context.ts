@@ -7,6 +7,20 @@ export interface RequestState {
   requestId: string;
   /** a child logger carrying the request id (made on first use) */
   log: Logger;
+  /** the process's logger; hot paths log on it with `requestId` as a field instead of making a child */
+  baseLog: Logger;
+}
+
+/** ctx.state for one request; the child logger is made only if something logs through it. */
+class State implements RequestState {
+  #child: Logger | undefined;
+  constructor(
+    readonly requestId: string,
+    readonly baseLog: Logger,
+  ) {}
+  get log(): Logger {
+    return (this.#child ??= this.baseLog.child({ requestId: this.requestId }));
+  }
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -18,15 +32,9 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 export function requestContext(log: Logger): Middleware<RequestState> {
   return async (ctx, next) => {
     const incoming = ctx.get("x-request-id");
-    const requestId = REQUEST_ID_RE.test(incoming) ? incoming : newRequestId();
-    ctx.state.requestId = requestId;
-    let child: Logger | undefined;
-    Object.defineProperty(ctx.state, "log", {
-      get: () => (child ??= log.child({ requestId })),
-      configurable: true,
-      enumerable: true,
-    });
-    ctx.set("X-Request-Id", requestId);
+    const state = new State(REQUEST_ID_RE.test(incoming) ? incoming : newRequestId(), log);
+    ctx.state = state;
+    ctx.set("X-Request-Id", state.requestId);
     const started = performance.now();
     try {
       await next();
@@ -35,7 +43,7 @@ export function requestContext(log: Logger): Middleware<RequestState> {
       const level = ctx.status >= 500 ? "error" : ctx.status >= 400 ? "info" : "debug";
       if (log.isLevelEnabled(level)) {
         const ms = Math.round((performance.now() - started) * 100) / 100;
-        ctx.state.log[level]({ method: ctx.method, path: ctx.path, status: ctx.status, ms }, "request");
+        state.log[level]({ method: ctx.method, path: ctx.path, status: ctx.status, ms }, "request");
       }
     }
   };

@@ -51,8 +51,15 @@ export function ingestRoutes(deps: IngestRouteDeps): Middleware<RequestState> {
       outcome = result.duplicate ? "duplicate" : "stored";
       if (result.duplicate) deps.metrics.duplicates.inc({ route });
       deps.metrics.ingestLatency.observe({ route }, (performance.now() - started) / 1000);
-      ctx.state.log.info(
-        { eventId: result.id, type, route, path: ctx.path, duplicate: result.duplicate },
+      ctx.state.baseLog.info(
+        {
+          requestId: ctx.state.requestId,
+          eventId: result.id,
+          type,
+          route,
+          path: ctx.path,
+          duplicate: result.duplicate,
+        },
         result.duplicate ? "duplicate delivery" : "event received",
       );
       if (route === "events") {
