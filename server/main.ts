@@ -19,7 +19,7 @@ import { healthRoutes } from "./http/routes/health-routes.ts";
 import { metricsRoutes } from "./http/routes/metrics-routes.ts";
 import { RuleRegistry } from "./rules/rule-registry.ts";
 import { loadRulesetVersion } from "./rules/ruleset-version.ts";
-import { createIngest } from "./events/ingest.ts";
+import { createIngest, trimEventIndex } from "./events/ingest.ts";
 import { ingestRoutes } from "./http/routes/ingest-routes.ts";
 import { EMPTY_RESPONSE, expectsXml, readDefaultReply } from "./answer/answer-reply.ts";
 import { createEventProcessor } from "./workers/process-event.ts";
@@ -111,6 +111,13 @@ async function assemble(
       log,
     });
     const defaultReply = await readDefaultReply(config.templatesDir);
+    const trim = setInterval(() => {
+      trimEventIndex(connections.command, config.redisPrefix, config.eventRetentionMs).catch(
+        (error: unknown) => log.warn({ err: error }, "could not trim the event index"),
+      );
+    }, 60_000);
+    trim.unref();
+    stack.push({ name: "index trim", close: async () => clearInterval(trim) });
     const app = buildApp({
       log,
       handlers: [

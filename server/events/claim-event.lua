@@ -2,7 +2,8 @@
 -- de-duplication and durability). Scripts run in isolation but keep the writes made before an error, so
 -- the job is written first: if anything fails, either nothing was written (the caller answers 503 and the
 -- sender retries) or the job is stored and at worst a retry is stored again. Never a lost event.
--- KEYS[1] de-dup key (hash of method, URL and body)   KEYS[2] nonce key   KEYS[3] event index (zset)
+-- KEYS[1] de-dup key (hash of method, URL and body)   KEYS[2] nonce key
+-- KEYS[3] event index (zset by receive time; trimmed to the retention by trimEventIndex, not here)
 -- KEYS[4] the new event's trace   KEYS[5..10] bull's addJob keys
 -- ARGV[1] new event id   ARGV[2] delivery hash   ARGV[3] now (ms)   ARGV[4] de-dup/nonce ttl (s)
 -- ARGV[5] retention of traces (ms)   ARGV[6] "1" when the request carried a verified nonce
@@ -31,5 +32,4 @@ if ARGV[11] ~= "" then event = ARGV[11] end
 redis.call("HSET", KEYS[4], "event", event, "type", ARGV[9], "requestId", ARGV[10], "state", "received")
 redis.call("PEXPIRE", KEYS[4], ARGV[5])
 redis.call("ZADD", KEYS[3], ARGV[3], ARGV[1])
-redis.call("ZREMRANGEBYSCORE", KEYS[3], "-inf", tonumber(ARGV[3]) - tonumber(ARGV[5]))
 return {"stored", ARGV[1]}

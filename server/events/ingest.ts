@@ -136,3 +136,8 @@ export function createIngest(deps: IngestDeps): Ingest {
 function unavailable(cause: unknown): AppError {
   return new AppError("QUEUE_UNAVAILABLE", undefined, { cause, headers: { "Retry-After": "5" } });
 }
+
+/** Drops index entries older than the retention (their traces have expired). Run periodically, not per event. */
+export async function trimEventIndex(redis: Redis, prefix: string, retentionMs: number): Promise<number> {
+  return redis.zremrangebyscore(traceKeys(prefix).index, "-inf", Date.now() - retentionMs);
+}

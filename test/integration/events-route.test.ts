@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Redis } from "ioredis";
+import { trimEventIndex } from "../../server/events/ingest.ts";
 import { tracePayload, tracedEvent } from "../../server/events/trace-store.ts";
 import { startTestService } from "../helpers/service.ts";
 import { sendVobiz } from "../helpers/vobiz.ts";
@@ -222,4 +223,13 @@ test("metrics count events by type and outcome, signature failures by reason, an
   assert.match(text, /switchboard_signature_failures_total\{reason="missing"\} [1-9]/);
   assert.match(text, /switchboard_signature_failures_total\{reason="mismatch"\} [1-9]/);
   assert.match(text, /switchboard_duplicates_total\{route="events"\} [1-9]/);
+});
+
+test("the event index is trimmed to the retention", async () => {
+  const index = `${prefix}:index:events`;
+  await redis.zadd(index, Date.now() - 8 * 86_400_000, "evt_OLD");
+  const removed = await trimEventIndex(redis, prefix, 7 * 86_400_000);
+  assert.equal(removed, 1);
+  assert.equal(await redis.zscore(index, "evt_OLD"), null);
+  assert.ok((await redis.zcard(index)) > 0, "recent events stay");
 });

@@ -7,7 +7,7 @@ import type { Config } from "../../config/load-config.ts";
 import { AppError, isAppError } from "../../errors.ts";
 import type { Ingest, IngestResult, IncomingEvent } from "../../events/ingest.ts";
 import { LIMITS, bodyKind, parseBody, parseForm, type Payload } from "../../events/parse-payload.ts";
-import { typeLabel, type Metrics } from "../../metrics.ts";
+import { labelled, typeLabel, type Metrics } from "../../metrics.ts";
 import { signatureBaseUrl, verifySignature } from "../../signatures/vobiz-signature.ts";
 import type { RequestState } from "../middleware/request-context.ts";
 import { readRawBody } from "../read-raw-body.ts";
@@ -30,6 +30,11 @@ export function routeOf(path: string): "events" | "answer" | undefined {
 }
 
 export function ingestRoutes(deps: IngestRouteDeps): Middleware<RequestState> {
+  const countEvent = labelled(deps.metrics.eventsReceived);
+  const latency = {
+    events: deps.metrics.ingestLatency.labels("events"),
+    answer: deps.metrics.ingestLatency.labels("answer"),
+  };
   return async (ctx, next) => {
     const route = routeOf(ctx.path);
     if (route === undefined) {
@@ -50,7 +55,7 @@ export function ingestRoutes(deps: IngestRouteDeps): Middleware<RequestState> {
       type = result.type;
       outcome = result.duplicate ? "duplicate" : "stored";
       if (result.duplicate) deps.metrics.duplicates.inc({ route });
-      deps.metrics.ingestLatency.observe({ route }, (performance.now() - started) / 1000);
+      latency[route].observe((performance.now() - started) / 1000);
       ctx.state.baseLog.info(
         {
           requestId: ctx.state.requestId,
@@ -75,7 +80,7 @@ export function ingestRoutes(deps: IngestRouteDeps): Middleware<RequestState> {
       }
       throw error;
     } finally {
-      deps.metrics.eventsReceived.inc({ route, type: typeLabel(type), outcome });
+      countEvent(route, typeLabel(type), outcome);
     }
   };
 }
