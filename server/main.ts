@@ -117,7 +117,7 @@ async function assemble(
       );
     }, 60_000);
     trim.unref();
-    stack.push({ name: "index trim", close: async () => clearInterval(trim) });
+    stack.push({ name: "index trim", close: () => Promise.resolve(clearInterval(trim)) });
     const app = buildApp({
       log,
       handlers: [
