@@ -50,6 +50,16 @@ export const ERROR_CATALOGUE = {
     expose: true,
     message: "Send the admin token as 'Authorization: Bearer <ADMIN_TOKEN>'.",
   },
+  ADMIN_BODY_INVALID: {
+    status: 400,
+    expose: true,
+    message: "The request body does not have the fields this admin route needs.",
+  },
+  RULESET_INVALID: {
+    status: 422,
+    expose: true,
+    message: "The rule files or templates have problems; nothing was changed.",
+  },
   // anything else
   INTERNAL_ERROR: { status: 500, expose: false, message: "Internal error; the request id is in the logs." },
 } as const satisfies Record<string, { status: number; expose: boolean; message: string }>;

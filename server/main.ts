@@ -18,10 +18,16 @@ import { buildApp } from "./app.ts";
 import { healthRoutes } from "./http/routes/health-routes.ts";
 import { metricsRoutes } from "./http/routes/metrics-routes.ts";
 import { RuleRegistry } from "./rules/rule-registry.ts";
-import { loadRulesetVersion } from "./rules/ruleset-version.ts";
+import type { LoadedRuleset } from "./rules/load-ruleset.ts";
+import { createRulesetReloader, rulesetInvalid } from "./rules/ruleset-reloader.ts";
+import { createFleetReload } from "./rules/fleet-reload.ts";
+import { watchRules } from "./rules/watch-rules.ts";
+import { adminRulesRoutes } from "./http/routes/admin-rules-routes.ts";
+import { createAnswerer } from "./answer/answer-request.ts";
+import { createActionExecutor } from "./workers/execute-action.ts";
+import { VERSION } from "./version.ts";
 import { createIngest, trimEventIndex } from "./events/ingest.ts";
 import { ingestRoutes } from "./http/routes/ingest-routes.ts";
-import { EMPTY_RESPONSE, expectsXml, readDefaultReply } from "./answer/answer-reply.ts";
 import { createEventProcessor } from "./workers/process-event.ts";
 import { createTraceStore } from "./events/trace-store.ts";
 
@@ -72,6 +78,23 @@ async function assemble(
   }
   for (const warning of warnings) log.warn(warning);
 
+  // rules first: invalid content stops the start before anything else is started
+  const metrics = createMetrics();
+  const context = {
+    defaultCountry: config.defaultCountry,
+    publicUrl: config.publicUrl,
+    accountId: config.vobiz.authId,
+  };
+  const registry = new RuleRegistry<LoadedRuleset>();
+  const reloader = createRulesetReloader(
+    registry,
+    { rulesDir: config.rulesDir, templatesDir: config.templatesDir, context },
+    log,
+    metrics,
+  );
+  const first = await reloader.reload();
+  if (first.errors.length > 0) throw rulesetInvalid(first.errors);
+
   let redisUrl = config.redisUrl;
   if (redisUrl === undefined) {
     const embedded = await startEmbeddedRedis({ dir: path.join(config.dataDir, "redis"), log });
@@ -82,8 +105,21 @@ async function assemble(
   stack.push({ name: "redis connections", close: () => connections.close() });
   await checkRedis(connections.command);
 
-  const registry = new RuleRegistry<unknown>();
-  registry.swap({}, await loadRulesetVersion(config.rulesDir, config.templatesDir));
+  const fleet = createFleetReload({
+    command: connections.command,
+    subscriber: connections.subscriber,
+    prefix: config.redisPrefix,
+    role: config.role,
+    reloader,
+    currentVersion: () => registry.current?.version,
+    log,
+  });
+  await fleet.start();
+  stack.push({ name: "fleet reload", close: () => fleet.close() });
+  if (config.rulesWatch) {
+    const watcher = watchRules([config.rulesDir, config.templatesDir], () => void reloader.reload(), log);
+    stack.push({ name: "rules watch", close: () => Promise.resolve(watcher.close()) });
+  }
 
   const queues = createQueues(connections, {
     prefix: config.redisPrefix,
@@ -91,12 +127,28 @@ async function assemble(
     lockMs: config.jobLockMs,
   });
   stack.push({ name: "queues", close: () => queues.close() });
-  const metrics = createMetrics();
 
-  if (queues.eventsConsumer) {
+  if (queues.eventsConsumer && queues.actions) {
     const traces = createTraceStore(connections.worker, config.redisPrefix);
-    const processEvent = createEventProcessor({ traces, log });
+    const processEvent = createEventProcessor({
+      traces,
+      registry,
+      actions: queues.actions,
+      context,
+      metrics,
+      log,
+    });
     void queues.eventsConsumer.process(config.workerConcurrency, processEvent);
+    const executeAction = createActionExecutor({
+      registry,
+      traces,
+      context,
+      secrets: config.secrets,
+      userAgent: `Switchboard/${VERSION}`,
+      metrics,
+      log,
+    });
+    void queues.actions.process(config.workerConcurrency * 4, executeAction);
     log.info({ concurrency: config.workerConcurrency }, "workers started");
   }
 
@@ -110,7 +162,7 @@ async function assemble(
       secretValues: secretValues(config),
       log,
     });
-    const defaultReply = await readDefaultReply(config.templatesDir);
+    const answer = createAnswerer({ registry, context, log });
     const trim = setInterval(() => {
       trimEventIndex(connections.command, config.redisPrefix, config.eventRetentionMs).catch(
         (error: unknown) => log.warn({ err: error }, "could not trim the event index"),
@@ -125,7 +177,7 @@ async function assemble(
           config,
           ingest,
           metrics,
-          answer: (result) => (expectsXml(result.type) ? defaultReply : EMPTY_RESPONSE),
+          answer,
         }),
       ],
       routers: [
@@ -135,6 +187,7 @@ async function assemble(
           warnings,
         }),
         metricsRoutes(metrics.registry, async () => {}),
+        adminRulesRoutes({ adminToken: config.adminToken, registry, fleet, context }),
       ],
     });
     const server = app.listen(config.port, config.host);

@@ -62,6 +62,24 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
+    ruleMatches: new Counter({
+      name: "switchboard_rule_matches_total",
+      help: "Events matched, by rule id",
+      labelNames: ["rule"] as const,
+      registers: [registry],
+    }),
+    reloads: new Counter({
+      name: "switchboard_ruleset_reloads_total",
+      help: "Ruleset loads on this instance by outcome (loaded, refused)",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
+    actions: new Counter({
+      name: "switchboard_actions_total",
+      help: "Action jobs finished, by action type and outcome",
+      labelNames: ["type", "outcome"] as const,
+      registers: [registry],
+    }),
     queueDepth: new Gauge({
       name: "switchboard_queue_depth",
       help: "Jobs waiting, active and delayed per queue",

@@ -1,9 +1,6 @@
 /**
- * What an /answer request gets back when no rule responds (SPEC §5.2): `<Response/>` for events that expect
- * no XML, the default template otherwise.
+ * Which events on /answer expect no XML (SPEC §5.2): they get `<Response/>`.
  */
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 
 /** Event types Vobiz sends to the answer URL that expect no XML (lower case). */
 export const NO_XML_TYPES: ReadonlySet<string> = new Set(
@@ -18,8 +15,4 @@ export const EMPTY_RESPONSE = '<?xml version="1.0" encoding="UTF-8"?>\n<Response
 
 export function expectsXml(type: string): boolean {
   return !NO_XML_TYPES.has(type.toLowerCase());
-}
-
-export async function readDefaultReply(templatesDir: string): Promise<string> {
-  return readFile(path.join(templatesDir, "default.xml"), "utf8");
 }

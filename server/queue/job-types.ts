@@ -1,3 +1,6 @@
+import type { Action } from "../rules/rule-file-types.ts";
+import type { RulesetVersion } from "../rules/ruleset-version.ts";
+
 /** What an event job carries: everything a worker needs, so any worker on any machine can run it. */
 export interface EventJobData {
   id: string;
@@ -24,3 +27,20 @@ export interface VerificationSummary {
 }
 
 export const QUEUE_NAMES = { events: "events", actions: "actions" } as const;
+
+/**
+ * One action of one matched rule (SPEC §4.2), run as its own job so a slow destination never delays
+ * another. It carries the event and the action as decided (merged with its profile), so a retry runs
+ * what was decided under the ruleset version it names, whatever has been reloaded since.
+ */
+export interface ActionJobData {
+  event: EventJobData;
+  rule: { id: string; description: string | undefined; file: string };
+  actionIndex: number;
+  action: Action;
+  ruleset: RulesetVersion;
+}
+
+/** `evt_…:rule-id:0`: the same event, rule and action always get the same job id (and idempotency key). */
+export const actionJobId = (eventId: string, ruleId: string, index: number): string =>
+  `${eventId}:${ruleId}:${index}`;

@@ -1,14 +1,17 @@
 import Bull from "bull";
 import type { RedisConnections } from "../redis/redis-connections.ts";
-import { QUEUE_NAMES, type EventJobData } from "./job-types.ts";
+import { QUEUE_NAMES, type ActionJobData, type EventJobData } from "./job-types.ts";
 
 export type EventQueue = Bull.Queue<EventJobData>;
+export type ActionQueue = Bull.Queue<ActionJobData>;
 
 export interface Queues {
   /** producing side: adds fail fast while Redis is away */
   events: EventQueue;
   /** consuming side, only where workers run */
   eventsConsumer: EventQueue | undefined;
+  /** one job per matched action; added by event workers, consumed where workers run */
+  actions: ActionQueue | undefined;
   all(): Bull.Queue[];
   /** waits for active jobs to finish (up to the caller's deadline), then closes every queue */
   close(): Promise<void>;
@@ -42,14 +45,21 @@ export function createQueues(connections: RedisConnections, options: QueueOption
     });
   const events = make<EventJobData>(QUEUE_NAMES.events, "producer");
   const eventsConsumer = options.consume ? make<EventJobData>(QUEUE_NAMES.events, "consumer") : undefined;
-  const all = (): Bull.Queue[] => [events, ...(eventsConsumer ? [eventsConsumer] : [])];
+  const actions = options.consume ? make<ActionJobData>(QUEUE_NAMES.actions, "consumer") : undefined;
+  const all = (): Bull.Queue[] => [
+    events,
+    ...(eventsConsumer ? [eventsConsumer] : []),
+    ...(actions ? [actions] : []),
+  ];
   return {
     events,
     eventsConsumer,
+    actions,
     all,
     async close() {
-      // consumers first: they finish their active jobs; then the producers
+      // consumers first: they finish their active jobs (events may still add actions); then the producers
       if (eventsConsumer) await eventsConsumer.close();
+      if (actions) await actions.close();
       await events.close();
     },
   };

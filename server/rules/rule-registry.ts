@@ -1,11 +1,9 @@
-/** A loaded ruleset's identity (SPEC §4.5). */
-export interface RulesetVersion {
-  commit: string | null;
-  hash: string;
-  loadedAt: string;
-}
+import type { RulesetVersion } from "./ruleset-version.ts";
 
-/** Holds the current ruleset; swapped atomically on reload. */
+/**
+ * Holds the current ruleset. A swap replaces one reference, so a request or job that already read
+ * `current` finishes with the ruleset it started with and nothing ever waits for a reload.
+ */
 export class RuleRegistry<T> {
   #current: { ruleset: T; version: RulesetVersion } | undefined;
 

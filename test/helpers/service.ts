@@ -2,7 +2,7 @@ import path from "node:path";
 import { loadConfig, type Config } from "../../server/config/load-config.ts";
 import { startService, type Service } from "../../server/main.ts";
 import { createLogSink, type LogSink } from "./log-sink.ts";
-import { useTestRedis } from "./redis.ts";
+import { useTestRedis, type TestRedis } from "./redis.ts";
 
 export const TEST_AUTH_TOKEN = "test-auth-token";
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
@@ -14,6 +14,8 @@ export interface TestService extends Service {
   config: Readonly<Config>;
   logs: LogSink;
   prefix: string;
+  /** pass to another startTestService to start a second instance of the same fleet (same Redis prefix) */
+  testRedis: TestRedis;
 }
 
 /**
@@ -23,8 +25,9 @@ export interface TestService extends Service {
 export async function startTestService(
   importMetaUrl: string,
   env: Record<string, string | undefined> = {},
+  testRedis: TestRedis = useTestRedis(importMetaUrl),
 ): Promise<TestService> {
-  const { url: redisUrl, prefix, onCleanup } = useTestRedis(importMetaUrl);
+  const { url: redisUrl, prefix, onCleanup } = testRedis;
   const config = loadConfig({
     PORT: "0",
     HOST: "127.0.0.1",
@@ -42,5 +45,5 @@ export async function startTestService(
   const service = await startService(config, logs.log);
   onCleanup(() => service.close());
   if (service.url === undefined) throw new Error("the web role is not running");
-  return { ...service, url: service.url, config, logs, prefix };
+  return { ...service, url: service.url, config, logs, prefix, testRedis };
 }

@@ -62,7 +62,7 @@ test("a signed callback is stored before the 200 leaves: job and trace are in Re
 test("the worker takes every stored event", async () => {
   const { id } = (await (await sendVobiz(service.url, "/events", unique())).json()) as Received;
   const deadline = Date.now() + 10_000;
-  while ((await redis.hget(`${prefix}:trace:${id}`, "state")) !== "processed") {
+  while ((await redis.hget(`${prefix}:trace:${id}`, "state")) !== "dispatched") {
     assert.ok(Date.now() < deadline, "processed within 10 s");
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 import { findFreePort } from "../../server/redis/find-free-port.ts";
-import { isRunning, startMainProcess, waitForStatus } from "../helpers/process.ts";
+import { ROOT, isRunning, startMainProcess, waitForStatus } from "../helpers/process.ts";
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "switchboard-process-"));
 after(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -42,4 +42,19 @@ test("a bad configuration stops the start with every problem named", async () =>
   assert.equal(code, 1);
   assert.match(running.output(), /PORT="abc" is not allowed/);
   assert.match(running.output(), /ROLE="boss" is not allowed: expected all, web or worker/);
+});
+
+test("invalid rule files stop the start with every problem listed by file and line", async () => {
+  const running = startMainProcess({
+    PORT: "0",
+    DATA_DIR: dataDir,
+    RULES_DIR: path.join(ROOT, "test/fixtures/rules/invalid"),
+  });
+  const { code } = await running.exited;
+  assert.equal(code, 1);
+  const output = running.output();
+  assert.match(output, /RULESET_INVALID/);
+  assert.match(output, /invalid\/RULE_SCHEMA\.json:6:\d+ RULE_SCHEMA at \/rules\/0\/actoins/);
+  assert.match(output, /invalid\/RULE_UNKNOWN_OPERATION\.json:6:\d+ RULE_UNKNOWN_OPERATION/);
+  assert.match(output, /invalid\/TEMPLATE_MISSING\.json:6:\d+ TEMPLATE_MISSING/);
 });

@@ -58,7 +58,7 @@ test("kill -9 during processing: a second worker finishes every event", async ()
       const states = await Promise.all(
         remaining.map((id) => redis.hget(`${web.prefix}:trace:${id}`, "state")),
       );
-      remaining = remaining.filter((_, i) => states[i] !== "processed");
+      remaining = remaining.filter((_, i) => states[i] !== "dispatched");
       if (remaining.length > 0) await new Promise((resolve) => setTimeout(resolve, 200));
     }
     assert.equal(await redis.llen(active), 0);

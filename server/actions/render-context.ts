@@ -1,0 +1,32 @@
+/**
+ * What templates see (SPEC §3): the event context plus, in templates only, `secrets`, `rule` and
+ * `meta.attempt`. Secrets are resolved only where a request is really sent; everywhere else (rule tests,
+ * the dry run) a secret renders as `[secret NAME]`, so rendered output can be shown and stored safely.
+ */
+import type { EventContext } from "../events/build-context.ts";
+import type { Payload } from "../events/parse-payload.ts";
+
+export interface RenderInput {
+  context: EventContext;
+  payload: Payload;
+  /** the body exactly as received, so form forwards can send it byte for byte */
+  raw?: { text: string; contentType: string };
+  /** real secret values (send time only); undefined renders placeholders */
+  secrets?: Readonly<Record<string, string>>;
+  rule: { id: string; description: string | undefined };
+  attempt?: number;
+}
+
+const placeholders: Readonly<Record<string, string>> = new Proxy(
+  {},
+  { get: (_, name) => (typeof name === "string" ? `[secret ${name}]` : undefined), has: () => true },
+);
+
+export function templateContext(input: RenderInput): Record<string, unknown> {
+  return {
+    ...input.context,
+    meta: { ...input.context.meta, attempt: input.attempt ?? 1 },
+    secrets: input.secrets ?? placeholders,
+    rule: input.rule,
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * Which rules match an event, in order (SPEC §4.1). Pure: the same ruleset and context give the same
+ * answer. With `explain`, every candidate rule says why it did or did not match, down to each
+ * sub-condition's value (the dry run).
+ */
+import jsonLogic from "json-logic-js";
+import { matchesEventName } from "../events/event-type.ts";
+import type { EventContext } from "../events/build-context.ts";
+import type { CompiledRule, Ruleset } from "./compile-ruleset.ts";
+import { applyLogic, explainLogic, type Explanation } from "./json-logic.ts";
+
+export interface RuleVerdict {
+  id: string;
+  matched: boolean;
+  /** the first check that failed, when not matched */
+  failed?: "on" | "path" | "scope" | "when" | "stopped" | "error";
+  when?: Explanation;
+  error?: string;
+}
+
+export interface Evaluation {
+  matched: CompiledRule[];
+  /** conditions that threw (the rule counts as not matched) */
+  errors: Array<{ id: string; error: string }>;
+  /** with `explain`: every candidate rule's verdict, in evaluation order */
+  verdicts?: RuleVerdict[];
+}
+
+function scopeMatches(rule: CompiledRule, context: EventContext): boolean {
+  if (rule.scope === undefined) return true;
+  const scope = context.meta.scope;
+  return Object.entries(rule.scope).every(([key, value]) => scope[key as keyof typeof scope] === value);
+}
+
+export function evaluateRules(
+  ruleset: Ruleset,
+  context: EventContext,
+  options: { explain?: boolean } = {},
+): Evaluation {
+  const type = context.meta.type;
+  const matched: CompiledRule[] = [];
+  const errors: Evaluation["errors"] = [];
+  const verdicts: RuleVerdict[] | undefined = options.explain ? [] : undefined;
+  let stopBelow: number | undefined;
+  for (const rule of ruleset.candidates(type.toLowerCase())) {
+    const verdict = (failed: RuleVerdict["failed"], extra: Partial<RuleVerdict> = {}): void => {
+      verdicts?.push({ id: rule.id, matched: failed === undefined, ...(failed ? { failed } : {}), ...extra });
+    };
+    if (stopBelow !== undefined && rule.priority < stopBelow) {
+      verdict("stopped");
+      continue;
+    }
+    if (!rule.on.some((name) => matchesEventName(name, type, context))) {
+      verdict("on");
+      continue;
+    }
+    if (rule.matchPath && !rule.matchPath(context.meta.path)) {
+      verdict("path");
+      continue;
+    }
+    if (!scopeMatches(rule, context)) {
+      verdict("scope");
+      continue;
+    }
+    let truthy: boolean;
+    try {
+      truthy = jsonLogic.truthy(applyLogic(rule.when, context));
+    } catch (error) {
+      errors.push({ id: rule.id, error: (error as Error).message });
+      verdict("error", { error: (error as Error).message });
+      continue;
+    }
+    const explanation = verdicts ? { when: explainLogic(rule.when, context) } : {};
+    if (!truthy) {
+      verdict("when", explanation);
+      continue;
+    }
+    matched.push(rule);
+    verdict(undefined, explanation);
+    if (rule.stop) stopBelow = rule.priority;
+  }
+  return verdicts ? { matched, errors, verdicts } : { matched, errors };
+}

@@ -1,0 +1,143 @@
+/**
+ * Loads and validates everything a ruleset is made of (SPEC §4.5): rule files (schema, duplicate ids,
+ * JsonLogic operations, profiles), templates (syntax, missing files, XML replies rendered against a sample
+ * event), and every rule test. Returns the compiled ruleset only when there is no problem at all; either
+ * way every problem is listed, located. Reads the disk once, so the version hash describes exactly what
+ * was compiled.
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { ContextOptions } from "../events/build-context.ts";
+import {
+  createTemplateEnvironment,
+  describeTemplateError,
+  type CompiledTemplate,
+  type TemplateEnvironment,
+} from "../templates/template-environment.ts";
+import { compileRuleset, type Ruleset } from "./compile-ruleset.ts";
+import { listFiles } from "./list-files.ts";
+import { loadRuleFiles } from "./load-rule-files.ts";
+import type { RuleProblem } from "./rule-problems.ts";
+import { rulesetVersion, type RulesetVersion } from "./ruleset-version.ts";
+import { describeFailure, runRuleTests, testEvent, type RuleTestResult } from "./run-rule-tests.ts";
+
+export interface LoadedRuleset {
+  ruleset: Ruleset;
+  templates: TemplateEnvironment;
+  /** templates/default.xml: the reply when no rule responds */
+  defaultReply: CompiledTemplate | undefined;
+  /** templates/fallback.xml: the reply when a rule or template fails */
+  fallbackReply: CompiledTemplate | undefined;
+  tests: RuleTestResult[];
+}
+
+export interface LoadOptions {
+  rulesDir: string;
+  templatesDir: string;
+  context: ContextOptions;
+}
+
+export interface LoadResult {
+  /** present only when there are no problems */
+  loaded?: LoadedRuleset;
+  version?: RulesetVersion;
+  problems: RuleProblem[];
+  tests: RuleTestResult[];
+}
+
+/** An answer request as Vobiz sends it, for rendering XML templates that have no tests of their own. */
+export const SAMPLE_ANSWER_EVENT = {
+  Event: "StartApp", CallUUID: "2b4c6c9e-0f3a-4f6e-9d55-7a1b2c3d4e5f", From: "919876543210", To: "918040001234",
+  Direction: "inbound", CallStatus: "in-progress", Digits: "1", Speech: "", CallerName: "",
+}; // prettier-ignore
+
+async function readTemplates(templatesDir: string): Promise<Map<string, string>> {
+  const sources = new Map<string, string>();
+  for (const full of await listFiles(templatesDir)) {
+    sources.set(path.relative(templatesDir, full).split(path.sep).join("/"), await readFile(full, "utf8"));
+  }
+  return sources;
+}
+
+export async function loadRuleset(options: LoadOptions): Promise<LoadResult> {
+  const { rulesDir, templatesDir } = options;
+  const rulesLabel = path.basename(path.resolve(rulesDir));
+  const templatesLabel = path.basename(path.resolve(templatesDir));
+  const { files, problems } = await loadRuleFiles(rulesDir, rulesLabel);
+  const sources = await readTemplates(templatesDir);
+  const templates = createTemplateEnvironment(sources, { defaultCountry: options.context.defaultCountry });
+
+  const compiledFiles = new Map<string, CompiledTemplate>();
+  for (const name of sources.keys()) {
+    if (!name.endsWith(".xml")) continue;
+    try {
+      compiledFiles.set(name, templates.file(name, "xml"));
+    } catch (error) {
+      const found = describeTemplateError(name, error);
+      const atEnd = found.line === 0; // "expected endif, got end of file" has no position: point at the end
+      problems.push({
+        file: `${templatesLabel}/${name}`,
+        line: atEnd ? (sources.get(name) ?? "").trimEnd().split("\n").length : found.line,
+        column: atEnd ? 1 : found.column,
+        pointer: "",
+        code: "TEMPLATE_SYNTAX",
+        message: `template does not compile: ${found.message}`,
+      });
+    }
+  }
+
+  const { ruleset, problems: compileProblems } = compileRuleset(files, templates);
+  problems.push(...compileProblems);
+  const loaded: LoadedRuleset = {
+    ruleset,
+    templates,
+    defaultReply: compiledFiles.get("default.xml"),
+    fallbackReply: compiledFiles.get("fallback.xml"),
+    tests: [],
+  };
+
+  // XML replies of rules without tests are rendered once against a sample answer request
+  const sample = testEvent({ path: "/answer", event: SAMPLE_ANSWER_EVENT }, options.context);
+  for (const rule of ruleset.rules) {
+    if (rule.tests.length > 0) continue;
+    for (const action of rule.compiled) {
+      if (action.type !== "respond") continue;
+      try {
+        action.render({ ...sample, rule: { id: rule.id, description: rule.description } });
+      } catch (error) {
+        problems.push({
+          file: rule.file,
+          line: rule.line,
+          column: 1,
+          pointer: `${rule.pointer}/actions/${action.index}`,
+          code: "TEMPLATE_RENDER",
+          message: `the reply fails for a sample answer request: ${describeTemplateError("", error).message}; add "| default(...)" or a rule test with the fields it needs`,
+        });
+      }
+    }
+  }
+
+  const tests = problems.length === 0 ? runRuleTests(loaded, options.context) : [];
+  for (const result of tests) {
+    for (const failure of result.failures) {
+      problems.push({
+        file: result.file,
+        line: result.line,
+        column: 1,
+        pointer: result.pointer,
+        code: "RULE_TEST_FAILED",
+        message: `rule "${result.rule}", test "${result.name}": ${describeFailure(failure)}`,
+      });
+    }
+  }
+  problems.sort((x, y) => x.file.localeCompare(y.file) || x.line - y.line || x.column - y.column);
+  if (problems.length > 0) return { problems, tests };
+  const version = await rulesetVersion(
+    [
+      ...files.map((file) => [file.file, file.text] as const),
+      ...[...sources].map(([name, text]) => [`${templatesLabel}/${name}`, text] as const),
+    ],
+    rulesDir,
+  );
+  return { loaded: { ...loaded, tests }, version, problems, tests };
+}

@@ -1,0 +1,34 @@
+import { watch, type FSWatcher } from "node:fs";
+import type { Logger } from "../logger.ts";
+
+/**
+ * RULES_WATCH=true (development): calls `reload` once a burst of file changes under the rule and template
+ * folders has settled (250 ms), so saving several files reloads once. The reload validates as usual.
+ */
+export function watchRules(
+  dirs: readonly string[],
+  reload: () => void,
+  log: Logger,
+  settleMs = 250,
+): { close(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const changed = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(reload, settleMs);
+  };
+  const watchers: FSWatcher[] = [];
+  for (const dir of dirs) {
+    try {
+      watchers.push(watch(dir, { recursive: true }, changed));
+    } catch (error) {
+      log.warn({ err: error, dir }, "RULES_WATCH: cannot watch this folder");
+    }
+  }
+  log.info({ dirs }, "RULES_WATCH: reloading on file changes");
+  return {
+    close() {
+      clearTimeout(timer);
+      for (const watcher of watchers) watcher.close();
+    },
+  };
+}

@@ -1,0 +1,204 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { evaluateRules } from "../../../server/rules/evaluate-rules.ts";
+import { testEvent } from "../../../server/rules/run-rule-tests.ts";
+import { TEST_CONTEXT } from "../../helpers/rules.ts";
+import { FORWARD, compileFiles } from "../../helpers/ruleset.ts";
+
+const matchedIds = (
+  rules: Parameters<typeof compileFiles>[0],
+  event: Record<string, unknown>,
+  options: { path?: string; query?: Record<string, string>; at?: string } = {},
+): string[] => {
+  const { ruleset, problems } = compileFiles(rules);
+  assert.deepEqual(problems, []);
+  return evaluateRules(ruleset, testEvent({ event, ...options }, TEST_CONTEXT).context).matched.map(
+    (r) => r.id,
+  );
+};
+
+test("priority orders matches (higher first); equal priority keeps file order then position", () => {
+  const files = {
+    "a.json": {
+      rules: [
+        { id: "a1", actions: FORWARD },
+        { id: "a2", priority: 5, actions: FORWARD },
+      ],
+    },
+    "b.json": {
+      rules: [
+        { id: "b1", actions: FORWARD },
+        { id: "b2", priority: -1, actions: FORWARD },
+      ],
+    },
+  };
+  assert.deepEqual(matchedIds(files, { Event: "Hangup" }), ["a2", "a1", "b1", "b2"]);
+});
+
+test("on: event types and aliases, case-insensitively; * matches anything", () => {
+  const files = {
+    "r.json": {
+      rules: [
+        { id: "hangup", on: "hangup", actions: FORWARD },
+        { id: "call-end", on: "CALL_END", actions: FORWARD },
+        { id: "failed", on: "call.failed", actions: FORWARD },
+        { id: "ring-or-start", on: ["Ring", "StartApp"], actions: FORWARD },
+        { id: "any", on: "*", actions: FORWARD },
+      ],
+    },
+  };
+  assert.deepEqual(matchedIds(files, { Event: "Hangup", CallStatus: "completed" }), [
+    "hangup",
+    "call-end",
+    "any",
+  ]);
+  assert.deepEqual(matchedIds(files, { Event: "Hangup", CallStatus: "busy" }), [
+    "hangup",
+    "call-end",
+    "failed",
+    "any",
+  ]);
+  assert.deepEqual(matchedIds(files, { Event: "StartApp" }), ["ring-or-start", "any"]);
+  assert.deepEqual(matchedIds(files, { Event: "SomethingNew" }), ["any"]);
+});
+
+test("conference aliases look at the first/last member flags", () => {
+  const files = {
+    "r.json": {
+      rules: [
+        { id: "started", on: "conference.started", actions: FORWARD },
+        { id: "ended", on: "conference.ended", actions: FORWARD },
+      ],
+    },
+  };
+  assert.deepEqual(matchedIds(files, { Event: "ConferenceEnter", ConferenceFirstMember: "true" }), [
+    "started",
+  ]);
+  assert.deepEqual(matchedIds(files, { Event: "ConferenceEnter", ConferenceFirstMember: "false" }), []);
+  assert.deepEqual(matchedIds(files, { Event: "ConferenceExit", ConferenceLastMember: "true" }), ["ended"]);
+});
+
+test("path globs match the request path; ** spans segments, * does not", () => {
+  const files = {
+    "r.json": {
+      rules: [
+        { id: "support-tree", path: "/answer/support/**", actions: FORWARD },
+        { id: "one-level", path: "/answer/*", actions: FORWARD },
+        { id: "either", path: ["/events", "/events/calls"], actions: FORWARD },
+      ],
+    },
+  };
+  assert.deepEqual(matchedIds(files, { Event: "StartApp" }, { path: "/answer/support/menu/2" }), [
+    "support-tree",
+  ]);
+  assert.deepEqual(matchedIds(files, { Event: "StartApp" }, { path: "/answer/sales" }), ["one-level"]);
+  assert.deepEqual(matchedIds(files, { Event: "Hangup" }, { path: "/events/calls" }), ["either"]);
+});
+
+test("scope compares with the ?app= / ?trunk= of the URL Vobiz called", () => {
+  const files = { "r.json": { rules: [{ id: "support-app", scope: { app: "support" }, actions: FORWARD }] } };
+  assert.deepEqual(matchedIds(files, { Event: "Hangup" }, { query: { app: "support" } }), ["support-app"]);
+  assert.deepEqual(matchedIds(files, { Event: "Hangup" }, { query: { app: "sales" } }), []);
+  assert.deepEqual(matchedIds(files, { Event: "Hangup" }), []);
+});
+
+test("stop: a matching rule hides rules of lower priority, not those of equal priority", () => {
+  const files = {
+    "r.json": {
+      rules: [
+        { id: "top", priority: 10, stop: true, when: { "==": [{ var: "From" }, "1"] }, actions: FORWARD },
+        { id: "peer", priority: 10, actions: FORWARD },
+        { id: "below", actions: FORWARD },
+      ],
+    },
+  };
+  assert.deepEqual(matchedIds(files, { From: "1" }), ["top", "peer"]);
+  assert.deepEqual(matchedIds(files, { From: "2" }), ["peer", "below"]);
+});
+
+test("enabled: false never matches; when uses json-logic-js semantics over strings as received", () => {
+  const files = {
+    "r.json": {
+      rules: [
+        { id: "off", enabled: false, actions: FORWARD },
+        { id: "long", when: { ">": [{ var: "Duration" }, 60] }, actions: FORWARD },
+        { id: "mobile", when: { starts_with: [{ var: "caller_e164" }, "+919"] }, actions: FORWARD },
+      ],
+    },
+  };
+  assert.deepEqual(matchedIds(files, { Event: "Hangup", Duration: "95", From: "919876543210" }), [
+    "long",
+    "mobile",
+  ]);
+  assert.deepEqual(matchedIds(files, { Event: "Hangup", Duration: "5", From: "918040001234" }), []);
+});
+
+test("rules are indexed by type: an event only costs the rules that can match it", () => {
+  const rules = Array.from({ length: 50 }, (_, i) => ({
+    id: `r${i}`,
+    on: `Type${i % 10}`,
+    actions: FORWARD,
+  }));
+  const { ruleset } = compileFiles({ "r.json": { rules: [...rules, { id: "any", actions: FORWARD }] } });
+  assert.deepEqual(
+    ruleset.candidates("type3").map((r) => r.id),
+    ["r3", "r13", "r23", "r33", "r43", "any"],
+  );
+  assert.deepEqual(
+    ruleset.candidates("hangup").map((r) => r.id),
+    ["any"],
+  );
+});
+
+test("explain: every candidate says why it did or did not match, down to each sub-condition", () => {
+  const { ruleset } = compileFiles({
+    "r.json": {
+      rules: [
+        { id: "wrong-path", path: "/answer/**", actions: FORWARD },
+        {
+          id: "long-mobile",
+          when: {
+            and: [{ ">": [{ var: "Duration" }, 60] }, { starts_with: [{ var: "caller_e164" }, "+919"] }],
+          },
+          actions: FORWARD,
+        },
+      ],
+    },
+  });
+  const { context } = testEvent(
+    { event: { Event: "Hangup", Duration: "95", From: "918040001234" } },
+    TEST_CONTEXT,
+  );
+  const result = evaluateRules(ruleset, context, { explain: true });
+  assert.deepEqual(result.matched, []);
+  assert.equal(result.verdicts?.[0]?.failed, "path");
+  const when = result.verdicts?.[1];
+  assert.equal(when?.failed, "when");
+  assert.equal(when?.when?.value, false);
+  assert.deepEqual(
+    when?.when?.args?.map((arg) => arg.value),
+    [true, false],
+  );
+});
+
+test("a condition that throws does not match and is reported, and other rules still run", () => {
+  const { ruleset } = compileFiles({
+    "r.json": {
+      rules: [
+        {
+          id: "bad-regex-at-runtime",
+          when: { matches: [{ var: "From" }, { var: "Pattern" }] },
+          actions: FORWARD,
+        },
+        { id: "fine", actions: FORWARD },
+      ],
+    },
+  });
+  const { context } = testEvent({ event: { From: "1", Pattern: "(" } }, TEST_CONTEXT);
+  const result = evaluateRules(ruleset, context);
+  assert.deepEqual(
+    result.matched.map((r) => r.id),
+    ["fine"],
+  );
+  assert.equal(result.errors[0]?.id, "bad-regex-at-runtime");
+});

@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { applyLogic, checkLogic, zonedTime } from "../../../server/rules/json-logic.ts";
+
+const at = (receivedAt: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  ...extra,
+  meta: { receivedAt },
+});
+
+test("e164 normalises numbers as Vobiz sends them", () => {
+  assert.equal(applyLogic({ e164: [{ var: "From" }] }, { From: "919876543210" }), "+919876543210");
+  assert.equal(applyLogic({ e164: [{ var: "From" }, "GB"] }, { From: "07971442086" }), "+447971442086");
+  assert.equal(applyLogic({ e164: [{ var: "From" }] }, { From: "anonymous" }), "");
+});
+
+test("matches, starts_with, ends_with are false (not errors) on non-strings", () => {
+  assert.equal(applyLogic({ matches: [{ var: "To" }, "^91(80|22)"] }, { To: "918040001234" }), true);
+  assert.equal(applyLogic({ matches: [{ var: "To" }, "^91(80|22)"] }, { To: "919876543210" }), false);
+  assert.equal(applyLogic({ starts_with: [{ var: "From" }, "+91"] }, { From: "+919876543210" }), true);
+  assert.equal(applyLogic({ ends_with: [{ var: "From" }, "210"] }, { From: "+919876543210" }), true);
+  assert.equal(applyLogic({ starts_with: [{ var: "Missing" }, "+91"] }, {}), false);
+});
+
+test("hour_in and weekday_in read the event's receivedAt in a time zone", () => {
+  // 2025-01-06T10:00Z is Monday 15:30 in Kolkata and Monday 05:00 in New York
+  const data = at("2025-01-06T10:00:00Z");
+  assert.equal(applyLogic({ hour_in: ["Asia/Kolkata"] }, data), 15);
+  assert.equal(applyLogic({ hour_in: ["America/New_York"] }, data), 5);
+  assert.equal(applyLogic({ weekday_in: ["Asia/Kolkata"] }, data), "mon");
+  assert.equal(applyLogic({ weekday_in: ["Pacific/Kiritimati"] }, at("2025-01-05T23:00:00Z")), "mon");
+  assert.deepEqual(zonedTime(new Date("2025-01-06T18:29:00Z"), "Asia/Kolkata"), {
+    hour: 23,
+    minute: 59,
+    weekday: "mon",
+  });
+});
+
+test("between_times: start inclusive, end exclusive, and ranges that span midnight", () => {
+  const between = (time: string, from: string, to: string): unknown =>
+    applyLogic({ between_times: [from, to, "UTC"] }, at(`2025-01-06T${time}:00Z`));
+  assert.equal(between("09:00", "09:00", "18:00"), true);
+  assert.equal(between("17:59", "09:00", "18:00"), true);
+  assert.equal(between("18:00", "09:00", "18:00"), false);
+  assert.equal(between("23:30", "22:00", "06:00"), true);
+  assert.equal(between("05:59", "22:00", "06:00"), true);
+  assert.equal(between("12:00", "22:00", "06:00"), false);
+});
+
+test("json-logic-js semantics are kept: loose ==, numeric strings compare as numbers", () => {
+  assert.equal(applyLogic({ "==": [{ var: "Digits" }, 1] }, { Digits: "1" }), true);
+  assert.equal(applyLogic({ ">": [{ var: "Duration" }, 60] }, { Duration: "95" }), true);
+  assert.equal(
+    applyLogic({ in: [{ var: "CallStatus" }, ["busy", "no-answer"]] }, { CallStatus: "busy" }),
+    true,
+  );
+});
+
+test("checkLogic refuses unknown operations and unsafe ones, with the JSON pointer of each", () => {
+  const problems = checkLogic(
+    { and: [{ contains: [1, 2] }, { method: [{ var: "From" }, "toUpperCase"] }, { log: 1 }] },
+    "/rules/0/when",
+  );
+  assert.deepEqual(
+    problems.map((p) => [p.code, p.pointer]),
+    [
+      ["RULE_UNKNOWN_OPERATION", "/rules/0/when/and/0/contains"],
+      ["RULE_UNKNOWN_OPERATION", "/rules/0/when/and/1/method"],
+      ["RULE_UNKNOWN_OPERATION", "/rules/0/when/and/2/log"],
+    ],
+  );
+  assert.match(problems[1]?.message ?? "", /not allowed in rule files/);
+});
+
+test("checkLogic refuses literal arguments that cannot work", () => {
+  const codes = (logic: unknown): string[] => checkLogic(logic, "").map((p) => `${p.code} ${p.pointer}`);
+  assert.deepEqual(codes({ matches: [{ var: "From" }, "("] }), ["RULE_INVALID_ARGUMENT /matches/1"]);
+  assert.deepEqual(codes({ hour_in: ["Mars/Olympus"] }), ["RULE_INVALID_ARGUMENT /hour_in/0"]);
+  assert.deepEqual(codes({ between_times: ["9am", "18:00", "UTC"] }), [
+    "RULE_INVALID_ARGUMENT /between_times/0",
+  ]);
+  assert.deepEqual(codes({ between_times: ["09:00", "18:00", { var: "zone" }] }), []);
+  assert.deepEqual(codes({ "==": [{ var: "a" }, 1] }), []);
+});
