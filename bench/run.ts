@@ -1,8 +1,10 @@
 /**
  * `npm run bench -- <scenario>`: runs a benchmark on this machine and prints a Markdown report.
- * BENCH_ROUNDS (default 3) and BENCH_SECONDS (default 10) size the run. Scenarios: ingest.
+ * BENCH_ROUNDS (default 3) and BENCH_SECONDS (default 10) size the run. Scenarios: ingest, evaluate, reload.
  */
+import { evaluateBenchmark } from "./evaluate.ts";
 import { ingestBenchmark, ingestReport } from "./ingest.ts";
+import { reloadBenchmark } from "./reload.ts";
 
 const scenario = process.argv[2] ?? "ingest";
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -12,7 +14,13 @@ switch (scenario) {
   case "ingest":
     process.stdout.write(`${ingestReport(await ingestBenchmark(rounds, seconds))}\n`);
     break;
+  case "evaluate":
+    process.stdout.write(`${evaluateBenchmark(rounds, Math.min(seconds, 3))}\n`);
+    break;
+  case "reload":
+    process.stdout.write(`${await reloadBenchmark(seconds)}\n`);
+    break;
   default:
-    process.stderr.write(`unknown scenario ${scenario}; try: ingest\n`);
+    process.stderr.write(`unknown scenario ${scenario}; try: ingest, evaluate, reload\n`);
     process.exitCode = 2;
 }

@@ -51,10 +51,40 @@ export interface Ruleset {
 const list = (value: string | string[] | undefined, fallback: string[]): string[] =>
   value === undefined ? fallback : Array.isArray(value) ? value : [value];
 
-export function compileRuleset(
+type Compiled = { ruleset: Ruleset; problems: RuleProblem[] };
+
+export function compileRuleset(files: readonly RuleFile[], templates: TemplateEnvironment): Compiled {
+  const steps = compileSteps(files, templates);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * The same, giving the event loop a turn every few milliseconds, so a reload of thousands of rules never
+ * holds up requests that arrive meanwhile.
+ */
+export async function compileRulesetInTurns(
   files: readonly RuleFile[],
   templates: TemplateEnvironment,
-): { ruleset: Ruleset; problems: RuleProblem[] } {
+): Promise<Compiled> {
+  const steps = compileSteps(files, templates);
+  let turn = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() - turn > 5) {
+      await new Promise((resolve) => setImmediate(resolve));
+      turn = performance.now();
+    }
+  }
+}
+
+function* compileSteps(
+  files: readonly RuleFile[],
+  templates: TemplateEnvironment,
+): Generator<void, Compiled> {
   const problems: RuleProblem[] = [];
   const problem = (file: RuleFile, pointer: string, code: RuleProblem["code"], message: string): void => {
     problems.push({ file: file.file, ...file.locate(pointer), pointer, code, message });
@@ -150,6 +180,7 @@ export function compileRuleset(
       if (!earlier) seen.set(spec.id, rule);
       rules.push(rule);
     });
+    yield;
   }
   rules.sort((a, b) => b.priority - a.priority || a.order - b.order);
   return { ruleset: indexRuleset(rules, profiles, fallbacks), problems };

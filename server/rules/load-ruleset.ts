@@ -14,12 +14,12 @@ import {
   type CompiledTemplate,
   type TemplateEnvironment,
 } from "../templates/template-environment.ts";
-import { compileRuleset, type Ruleset } from "./compile-ruleset.ts";
+import { compileRulesetInTurns, type Ruleset } from "./compile-ruleset.ts";
 import { listFiles } from "./list-files.ts";
 import { loadRuleFiles } from "./load-rule-files.ts";
 import type { RuleProblem } from "./rule-problems.ts";
 import { rulesetVersion, type RulesetVersion } from "./ruleset-version.ts";
-import { describeFailure, runRuleTests, testEvent, type RuleTestResult } from "./run-rule-tests.ts";
+import { describeFailure, runRuleTest, testEvent, type RuleTestResult } from "./run-rule-tests.ts";
 
 export interface LoadedRuleset {
   ruleset: Ruleset;
@@ -86,7 +86,7 @@ export async function loadRuleset(options: LoadOptions): Promise<LoadResult> {
     }
   }
 
-  const { ruleset, problems: compileProblems } = compileRuleset(files, templates);
+  const { ruleset, problems: compileProblems } = await compileRulesetInTurns(files, templates);
   problems.push(...compileProblems);
   const loaded: LoadedRuleset = {
     ruleset,
@@ -117,7 +117,19 @@ export async function loadRuleset(options: LoadOptions): Promise<LoadResult> {
     }
   }
 
-  const tests = problems.length === 0 ? runRuleTests(loaded, options.context) : [];
+  const tests: RuleTestResult[] = [];
+  if (problems.length === 0) {
+    let turn = performance.now();
+    for (const rule of ruleset.rules) {
+      rule.tests.forEach((test, index) =>
+        tests.push(runRuleTest(loaded, rule, test, index, options.context)),
+      );
+      if (performance.now() - turn > 5) {
+        await new Promise((resolve) => setImmediate(resolve)); // let requests through during a big reload
+        turn = performance.now();
+      }
+    }
+  }
   for (const result of tests) {
     for (const failure of result.failures) {
       problems.push({
