@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- <scenario>`: runs a benchmark on this machine and prints a Markdown report.
- * BENCH_ROUNDS (default 3) and BENCH_SECONDS (default 10) size the run. Scenarios: ingest, evaluate, reload.
+ * BENCH_ROUNDS (default 3) and BENCH_SECONDS (default 10) size the run. Scenarios: ingest, evaluate, reload, deliver.
  */
+import { deliverBenchmark } from "./deliver.ts";
 import { evaluateBenchmark } from "./evaluate.ts";
 import { ingestBenchmark, ingestReport } from "./ingest.ts";
 import { reloadBenchmark } from "./reload.ts";
@@ -17,10 +18,13 @@ switch (scenario) {
   case "evaluate":
     process.stdout.write(`${evaluateBenchmark(rounds, Math.min(seconds, 3))}\n`);
     break;
+  case "deliver":
+    process.stdout.write(`${await deliverBenchmark(rounds, seconds)}\n`);
+    break;
   case "reload":
     process.stdout.write(`${await reloadBenchmark(seconds)}\n`);
     break;
   default:
-    process.stderr.write(`unknown scenario ${scenario}; try: ingest, evaluate, reload\n`);
+    process.stderr.write(`unknown scenario ${scenario}; try: ingest, evaluate, reload, deliver\n`);
     process.exitCode = 2;
 }

@@ -25,6 +25,9 @@ import { watchRules } from "./rules/watch-rules.ts";
 import { adminRulesRoutes } from "./http/routes/admin-rules-routes.ts";
 import { createAnswerer } from "./answer/answer-request.ts";
 import { createActionExecutor } from "./workers/execute-action.ts";
+import { createBreakers } from "./actions/circuit-breaker.ts";
+import { createDeadLetters } from "./actions/dead-letters.ts";
+import { adminDeadLetterRoutes } from "./http/routes/admin-dead-letter-routes.ts";
 import { VERSION } from "./version.ts";
 import { createIngest, trimEventIndex } from "./events/ingest.ts";
 import { ingestRoutes } from "./http/routes/ingest-routes.ts";
@@ -128,7 +131,9 @@ async function assemble(
   });
   stack.push({ name: "queues", close: () => queues.close() });
 
-  if (queues.eventsConsumer && queues.actions) {
+  const breakers = createBreakers(connections.command, config.redisPrefix);
+  const deadLetters = createDeadLetters(connections.command, config.redisPrefix);
+  if (queues.eventsConsumer && queues.actionsConsumer) {
     const traces = createTraceStore(connections.worker, config.redisPrefix);
     const processEvent = createEventProcessor({
       traces,
@@ -142,13 +147,15 @@ async function assemble(
     const executeAction = createActionExecutor({
       registry,
       traces,
+      breakers,
+      deadLetters: createDeadLetters(connections.worker, config.redisPrefix),
       context,
       secrets: config.secrets,
       userAgent: `Switchboard/${VERSION}`,
       metrics,
       log,
     });
-    void queues.actions.process(config.workerConcurrency * 4, executeAction);
+    void queues.actionsConsumer.process(config.workerConcurrency * 4, executeAction);
     log.info({ concurrency: config.workerConcurrency }, "workers started");
   }
 
@@ -186,7 +193,15 @@ async function assemble(
           rulesetVersion: () => registry.current?.version,
           warnings,
         }),
-        metricsRoutes(metrics.registry, async () => {}),
+        metricsRoutes(metrics.registry, async () => {
+          try {
+            metrics.openBreakers.set((await breakers.open()).length);
+            metrics.deadLetters.set(await deadLetters.count());
+          } catch (error) {
+            log.debug({ err: error }, "metrics: Redis gauges not refreshed"); // the rest of /metrics still answers
+          }
+        }),
+        adminDeadLetterRoutes({ adminToken: config.adminToken, deadLetters, actions: queues.actions }),
         adminRulesRoutes({ adminToken: config.adminToken, registry, fleet, context }),
       ],
     });

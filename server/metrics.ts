@@ -80,6 +80,28 @@ export function createMetrics() {
       labelNames: ["type", "outcome"] as const,
       registers: [registry],
     }),
+    deliveries: new Counter({
+      name: "switchboard_deliveries_total",
+      help: "Forward attempts by destination host and outcome (delivered, retry, permanent, fallback_*)",
+      labelNames: ["host", "outcome"] as const,
+      registers: [registry],
+    }),
+    deliveryLatency: new Histogram({
+      name: "switchboard_delivery_duration_seconds",
+      help: "Time of one forward attempt, from sending to the response (or the error)",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    openBreakers: new Gauge({
+      name: "switchboard_open_circuit_breakers",
+      help: "Destination hosts whose circuit breaker is open",
+      registers: [registry],
+    }),
+    deadLetters: new Gauge({
+      name: "switchboard_dead_letters",
+      help: "Deliveries waiting in the dead letters",
+      registers: [registry],
+    }),
     queueDepth: new Gauge({
       name: "switchboard_queue_depth",
       help: "Jobs waiting, active and delayed per queue",

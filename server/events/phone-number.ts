@@ -5,8 +5,21 @@ import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/
  * (national). A number valid in `country` wins; otherwise the digits are read as international.
  * "" when the value is not a phone number (SIP URIs, "anonymous", empty).
  */
+const cache = new Map<string, string>();
+
 export function toE164(value: unknown, country: string): string {
   if (typeof value !== "string") return "";
+  const key = `${country}:${value}`;
+  let found = cache.get(key);
+  if (found === undefined) {
+    found = parse(value, country);
+    if (cache.size >= 10_000) cache.clear(); // numbers repeat (a call's events, busy lines): a small cache saves the parse
+    cache.set(key, found);
+  }
+  return found;
+}
+
+function parse(value: string, country: string): string {
   const text = value.trim();
   if (text === "" || /[a-z@]/i.test(text)) return "";
   const national = parsePhoneNumberFromString(text, country as CountryCode);

@@ -29,6 +29,8 @@ export interface TraceStore {
   /** sets fields on an existing trace; false when the trace has expired or never existed */
   update(id: string, fields: Record<string, string>): Promise<boolean>;
   get(id: string): Promise<Record<string, string> | undefined>;
+  /** one field of a trace */
+  field(id: string, name: string): Promise<string | undefined>;
 }
 
 export function createTraceStore(redis: Redis, prefix: string): TraceStore {
@@ -41,6 +43,9 @@ export function createTraceStore(redis: Redis, prefix: string): TraceStore {
     async update(id, fields) {
       const args = Object.entries(fields).flat();
       return (await update.call(redis, keys.trace(id), ...args)) === 1;
+    },
+    async field(id, name) {
+      return (await redis.hget(keys.trace(id), name)) ?? undefined;
     },
     async get(id) {
       const trace = await redis.hgetall(keys.trace(id));

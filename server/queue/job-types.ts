@@ -39,6 +39,10 @@ export interface ActionJobData {
   actionIndex: number;
   action: Action;
   ruleset: RulesetVersion;
+  /** times the job waited for an open circuit breaker (those runs are not attempts) */
+  deferrals?: number;
+  /** times it was retried from the dead letters */
+  redrives?: number;
 }
 
 /** `evt_…:rule-id:0`: the same event, rule and action always get the same job id (and idempotency key). */

@@ -1,5 +1,6 @@
 import Bull from "bull";
 import type { RedisConnections } from "../redis/redis-connections.ts";
+import { ACTION_BACKOFF, actionBackoff } from "../workers/action-job-options.ts";
 import { QUEUE_NAMES, type ActionJobData, type EventJobData } from "./job-types.ts";
 
 export type EventQueue = Bull.Queue<EventJobData>;
@@ -10,8 +11,10 @@ export interface Queues {
   events: EventQueue;
   /** consuming side, only where workers run */
   eventsConsumer: EventQueue | undefined;
-  /** one job per matched action; added by event workers, consumed where workers run */
-  actions: ActionQueue | undefined;
+  /** one job per matched action: adding side (event workers, dead-letter retries) */
+  actions: ActionQueue;
+  /** consuming side, only where workers run */
+  actionsConsumer: ActionQueue | undefined;
   all(): Bull.Queue[];
   /** waits for active jobs to finish (up to the caller's deadline), then closes every queue */
   close(): Promise<void>;
@@ -41,25 +44,30 @@ export function createQueues(connections: RedisConnections, options: QueueOption
         lockDuration: options.lockMs,
         stalledInterval: Math.min(5000, options.lockMs),
         maxStalledCount: 5,
+        backoffStrategies: { [ACTION_BACKOFF]: actionBackoff as never },
       },
     });
   const events = make<EventJobData>(QUEUE_NAMES.events, "producer");
   const eventsConsumer = options.consume ? make<EventJobData>(QUEUE_NAMES.events, "consumer") : undefined;
-  const actions = options.consume ? make<ActionJobData>(QUEUE_NAMES.actions, "consumer") : undefined;
+  const actions = make<ActionJobData>(QUEUE_NAMES.actions, "producer");
+  const actionsConsumer = options.consume ? make<ActionJobData>(QUEUE_NAMES.actions, "consumer") : undefined;
   const all = (): Bull.Queue[] => [
     events,
+    actions,
     ...(eventsConsumer ? [eventsConsumer] : []),
-    ...(actions ? [actions] : []),
+    ...(actionsConsumer ? [actionsConsumer] : []),
   ];
   return {
     events,
     eventsConsumer,
     actions,
+    actionsConsumer,
     all,
     async close() {
       // consumers first: they finish their active jobs (events may still add actions); then the producers
       if (eventsConsumer) await eventsConsumer.close();
-      if (actions) await actions.close();
+      if (actionsConsumer) await actionsConsumer.close();
+      await actions.close();
       await events.close();
     },
   };

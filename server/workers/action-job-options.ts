@@ -1,9 +1,51 @@
+/**
+ * Bull options and the backoff strategy for action jobs. A forward's `retry` gives the attempts and the
+ * backoff: `fixed` (the delay every time) or `exponential` (doubling, with jitter, capped at `max_delay`);
+ * a destination's Retry-After is honoured when longer. Deferrals (an open circuit breaker) wait exactly
+ * as long as the breaker asks and do not count as attempts. Vobiz actions run at most once.
+ */
 import type Bull from "bull";
 import { parseDuration } from "../config/duration.ts";
 import { DEFAULT_RETRY } from "../actions/compile-actions.ts";
 import type { Action } from "../rules/rule-file-types.ts";
 
-/** Bull options for an action's job: a forward's `retry` gives attempts and backoff; vobiz runs at most once. */
+export const ACTION_BACKOFF = "switchboard";
+
+export interface BackoffOptions {
+  kind: "fixed" | "exponential";
+  delayMs: number;
+  maxDelayMs: number;
+}
+
+/** Thrown by the action job to ask for a retry after a given wait (breaker deferral or Retry-After). */
+export class RetryLater extends Error {
+  constructor(
+    message: string,
+    /** the real attempt number (deferrals excluded), for the exponential backoff */
+    readonly attempt: number,
+    /** wait at least this long */
+    readonly waitMs = 0,
+    /** a deferral: wait exactly `waitMs` */
+    readonly deferral = false,
+  ) {
+    super(message);
+    this.name = "RetryLater";
+  }
+}
+
+export function actionBackoff(attemptsMade: number, error: Error, options: BackoffOptions | null): number {
+  const retry = error instanceof RetryLater ? error : undefined;
+  if (retry?.deferral) return Math.max(1, retry.waitMs);
+  const settings = options ?? { kind: "exponential", delayMs: 2000, maxDelayMs: 600_000 };
+  const attempt = retry?.attempt ?? attemptsMade;
+  const base =
+    settings.kind === "fixed"
+      ? settings.delayMs
+      : Math.min(settings.maxDelayMs, settings.delayMs * 2 ** Math.max(0, attempt - 1)) *
+        (0.5 + Math.random() / 2);
+  return Math.max(1, Math.round(Math.max(base, retry?.waitMs ?? 0)));
+}
+
 export function jobOptionsFor(action: Action): Bull.JobOptions {
   const base: Bull.JobOptions = {
     removeOnComplete: { age: 86_400, count: 10_000 },
@@ -11,9 +53,10 @@ export function jobOptionsFor(action: Action): Bull.JobOptions {
   };
   if (action.type !== "forward") return { ...base, attempts: 1 };
   const retry = { ...DEFAULT_RETRY, ...action.retry };
-  return {
-    ...base,
-    attempts: retry.attempts,
-    backoff: { type: retry.backoff, delay: parseDuration(retry.delay) ?? 2000 },
+  const options: BackoffOptions = {
+    kind: retry.backoff,
+    delayMs: parseDuration(retry.delay) ?? 2000,
+    maxDelayMs: parseDuration(retry.max_delay) ?? 600_000,
   };
+  return { ...base, attempts: retry.attempts, backoff: { type: ACTION_BACKOFF, options } };
 }

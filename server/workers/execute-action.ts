@@ -1,39 +1,36 @@
 /**
- * The action job: renders one action of one matched rule at send time (secrets resolved only here) and
- * carries it out. Forwards are sent with undici, retried by Bull with the action's `retry`; a 4xx other
- * than 408/409/425/429 fails at once. Each attempt's outcome is written to the event's trace.
+ * The action job (SPEC §4.2): renders one action of one matched rule at send time (secrets resolved only
+ * here) and carries it out. A forward is one HTTP attempt per run; Bull retries it with the action's
+ * backoff. Before each attempt the destination host's circuit breaker is asked: while it is open the job
+ * is deferred, which costs no attempt. After the last attempt (or a permanent failure) the fallback URL
+ * is tried once; if that fails too, the delivery goes to the dead letters with its whole history.
+ * Every attempt (time, request line, status, latency, error; never headers or bodies) is in the trace.
  */
 import type { Job } from "bull";
-import { request } from "undici";
 import { compileActions, type CompiledAction, type RenderedForward } from "../actions/compile-actions.ts";
+import type { Breakers } from "../actions/circuit-breaker.ts";
+import type { DeadLetters } from "../actions/dead-letters.ts";
+import { sendForward, type AttemptOutcome } from "../actions/send-forward.ts";
 import { buildContext, type ContextOptions } from "../events/build-context.ts";
 import { payloadOf } from "../events/parse-payload.ts";
 import type { TraceStore } from "../events/trace-store.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
-import type { ActionJobData } from "../queue/job-types.ts";
+import { actionJobId, type ActionJobData } from "../queue/job-types.ts";
 import type { LoadedRuleset } from "../rules/load-ruleset.ts";
 import type { RuleRegistry } from "../rules/rule-registry.ts";
+import { RetryLater } from "./action-job-options.ts";
 
 export interface ExecuteActionDeps {
   registry: RuleRegistry<LoadedRuleset>;
   traces: TraceStore;
+  breakers: Breakers;
+  deadLetters: DeadLetters;
   context: ContextOptions;
   secrets: Readonly<Record<string, string>>;
   userAgent: string;
   metrics: Metrics;
   log: Logger;
-}
-
-const RETRYABLE_4XX = new Set([408, 409, 425, 429]);
-
-/** Whether a status counts as delivered under a `success` spec such as "2xx" or "2xx,404". */
-export function isSuccess(status: number, success: string): boolean {
-  return success
-    .split(",")
-    .some((part) =>
-      part.endsWith("xx") ? Math.floor(status / 100) === Number(part[0]) : Number(part) === status,
-    );
 }
 
 /** The compiled action: from the loaded ruleset when the job was decided under it, else compiled from the job. */
@@ -52,92 +49,194 @@ function compiledAction(data: ActionJobData, registry: ExecuteActionDeps["regist
     profile: () => undefined,
   });
   const [action] = actions;
-  if (action === undefined || problems.length > 0)
+  if (action === undefined || problems.length > 0) {
     throw new Error(`the action no longer compiles: ${problems.map((p) => p.message).join("; ")}`);
+  }
   return action;
 }
 
-async function send(forward: RenderedForward, idempotencyKey: string, userAgent: string): Promise<number> {
-  const headers: Record<string, string> = {
-    "user-agent": userAgent,
-    "idempotency-key": idempotencyKey,
-    ...forward.headers,
+/** `secrets.NAME` → its value; the Standard Webhooks secret of a forward (its own, else SECRET_WEBHOOK_SIGNING). */
+function signingSecret(
+  forward: RenderedForward,
+  secrets: Readonly<Record<string, string>>,
+): string | undefined {
+  const ref = forward.signing_secret;
+  if (ref !== undefined) return secrets[ref.replace(/^secrets\./, "")];
+  return secrets.WEBHOOK_SIGNING;
+}
+
+const hostOf = (url: string): string => {
+  try {
+    return new URL(url).host;
+  } catch {
+    return "(invalid URL)";
+  }
+};
+
+/** Moves the job back to wait `waitMs` without spending an attempt (Bull counts every failure). */
+async function defer(job: Job<ActionJobData>, waitMs: number, attempt: number): Promise<never> {
+  job.opts.attempts = (job.opts.attempts ?? 1) + 1;
+  await job.update({ ...job.data, deferrals: (job.data.deferrals ?? 0) + 1 });
+  const queue = job.queue as unknown as {
+    client: { hset(key: string, field: string, value: string): Promise<number> };
+    toKey(id: string): string;
   };
-  if (forward.content_type !== undefined) headers["content-type"] = forward.content_type;
-  const response = await request(forward.url, {
-    method: forward.method as "POST",
-    headers,
-    body: forward.body,
-    headersTimeout: forward.timeoutMs,
-    bodyTimeout: forward.timeoutMs,
-  });
-  await response.body.dump();
-  return response.statusCode;
+  await queue.client.hset(queue.toKey(String(job.id)), "opts", JSON.stringify(job.opts));
+  throw new RetryLater(`circuit breaker open for this host; deferred ${waitMs} ms`, attempt, waitMs, true);
 }
 
 export function createActionExecutor(deps: ExecuteActionDeps): (job: Job<ActionJobData>) => Promise<void> {
   return async (job) => {
     const { data } = job;
-    const attempt = job.attemptsMade + 1;
+    const id = actionJobId(data.event.id, data.rule.id, data.actionIndex);
+    const deferrals = data.deferrals ?? 0;
+    const attempt = job.attemptsMade + 1 - deferrals;
+    const attempts = (job.opts.attempts ?? 1) - deferrals;
     const log = deps.log.child({
       eventId: data.event.id,
       rule: data.rule.id,
       jobId: job.id,
-      attempt: `${attempt} of ${job.opts.attempts ?? 1}`,
+      attempt: `${attempt} of ${attempts}`,
     });
-    const record = (fields: Record<string, unknown>): Promise<boolean> =>
+    const summarise = (fields: Record<string, unknown>): Promise<boolean> =>
       deps.traces.update(data.event.id, {
-        [`action:${String(job.id)}`]: JSON.stringify({ ...fields, attempt, at: new Date().toISOString() }),
+        [`action:${id}`]: JSON.stringify({ ...fields, attempt, at: new Date().toISOString() }),
       });
+    /** records an attempt and the action's state in one write */
+    const record = (
+      outcome: AttemptOutcome,
+      key: string | number,
+      fields: Record<string, unknown>,
+    ): Promise<boolean> =>
+      deps.traces.update(data.event.id, {
+        [`attempt:${id}:${key}`]: JSON.stringify(outcome),
+        [`action:${id}`]: JSON.stringify({ ...fields, attempt, at: new Date().toISOString() }),
+      });
+
     const action = compiledAction(data, deps.registry);
     if (action.type !== "forward") {
       const note = `${action.type} actions are not carried out by this version`;
-      await record({ state: "skipped", note });
+      await summarise({ state: "skipped", note });
       deps.metrics.actions.inc({ type: action.type, outcome: "skipped" });
       log.warn(note);
       return;
     }
     const payload = payloadOf(data.event);
-    const context = buildContext({ ...data.event, payload }, deps.context);
-    const forward = action.render({
-      context,
+    const input = {
+      context: buildContext({ ...data.event, payload }, deps.context),
       payload,
       raw: { text: data.event.raw, contentType: data.event.contentType },
       secrets: deps.secrets,
       rule: { id: data.rule.id, description: data.rule.description },
       attempt,
-    }) as RenderedForward;
-    const started = performance.now();
-    let status: number;
+    };
+    let forward: RenderedForward;
     try {
-      status = await send(forward, String(job.id), deps.userAgent);
+      forward = action.render(input) as RenderedForward;
     } catch (error) {
-      await record({
-        state: "retrying",
-        error: (error as Error).message,
-        latencyMs: Math.round(performance.now() - started),
-      });
-      log.warn(
-        { error: (error as Error).message, host: new URL(forward.url).host },
-        "forward failed; will retry",
-      );
-      throw error;
+      const reason = `the action's templates failed: ${(error as Error).message}`;
+      await deadLetter(reason, "(not rendered)");
+      return failForGood(reason);
     }
-    const latencyMs = Math.round(performance.now() - started);
-    const request = `${forward.method} ${new URL(forward.url).origin}${new URL(forward.url).pathname}`;
-    if (isSuccess(status, forward.success)) {
-      await record({ state: "delivered", request, status, latencyMs });
+    const host = hostOf(forward.url);
+    const wait = await deps.breakers.check(host);
+    if (wait > 0) {
+      await summarise({ state: "waiting", note: `circuit breaker open for ${host}`, retryInMs: wait });
+      log.info({ host, waitMs: wait }, "circuit breaker open; delivery deferred");
+      return defer(job, wait, attempt);
+    }
+
+    const send = (url: string): Promise<AttemptOutcome> =>
+      sendForward(forward, {
+        url,
+        idempotencyKey: id,
+        userAgent: deps.userAgent,
+        signingSecret: signingSecret(forward, deps.secrets),
+      });
+    const outcome = await send(forward.url);
+    deps.metrics.deliveries.inc({ host, outcome: outcome.verdict });
+    deps.metrics.deliveryLatency.observe(outcome.latencyMs / 1000);
+    if (await deps.breakers.record(host, outcome.verdict !== "retry"))
+      log.warn({ host }, "circuit breaker opened");
+    const detail = {
+      status: outcome.status,
+      error: outcome.error,
+      latencyMs: outcome.latencyMs,
+      request: outcome.request,
+    };
+    if (outcome.verdict === "delivered") {
+      await record(outcome, attempt, { state: "delivered", ...detail });
       deps.metrics.actions.inc({ type: "forward", outcome: "delivered" });
-      log.info({ status, latencyMs, request }, "forward delivered");
+      log.info(detail, "forward delivered");
       return;
     }
-    const permanent = status >= 400 && status < 500 && !RETRYABLE_4XX.has(status);
-    await record({ state: permanent ? "failed" : "retrying", request, status, latencyMs });
-    log.warn({ status, latencyMs, request, permanent }, "forward refused by the destination");
-    if (permanent) {
-      void job.discard();
-      deps.metrics.actions.inc({ type: "forward", outcome: "failed" });
+    if (outcome.verdict === "retry" && attempt < attempts) {
+      await record(outcome, attempt, { state: "retrying", ...detail });
+      log.warn(detail, "forward failed; will retry");
+      throw new RetryLater(
+        outcome.error ?? `the destination answered ${outcome.status}`,
+        attempt,
+        outcome.retryAfterMs,
+      );
     }
-    throw new Error(`the destination answered ${status}`);
+
+    const reason =
+      outcome.verdict === "permanent"
+        ? `the destination refused it (${outcome.status ?? outcome.error ?? "?"}); not retried`
+        : `every attempt failed (${attempts}); last: ${outcome.status ?? outcome.error ?? "?"}`;
+    await record(outcome, attempt, { state: "failed", ...detail });
+    if (forward.fallback_url !== undefined) {
+      const fallback = await send(forward.fallback_url);
+      await record(fallback, "fallback", {
+        state: "fallback",
+        status: fallback.status,
+        error: fallback.error,
+      });
+      deps.metrics.deliveries.inc({
+        host: hostOf(forward.fallback_url),
+        outcome: `fallback_${fallback.verdict}`,
+      });
+      if (fallback.verdict === "delivered") {
+        await summarise({
+          state: "delivered",
+          via: "fallback_url",
+          status: fallback.status,
+          request: fallback.request,
+          reason,
+        });
+        deps.metrics.actions.inc({ type: "forward", outcome: "delivered_fallback" });
+        log.warn({ reason, fallback: fallback.request }, "forward delivered to its fallback URL");
+        return;
+      }
+    }
+    await deadLetter(reason, host);
+    return failForGood(reason);
+
+    async function deadLetter(why: string, where: string): Promise<void> {
+      const trace = (await deps.traces.get(data.event.id)) ?? {};
+      const attemptsSoFar = Object.entries(trace)
+        .filter(([field]) => field.startsWith(`attempt:${id}:`))
+        .map(([, value]) => JSON.parse(value) as AttemptOutcome)
+        .sort((a, b) => a.at.localeCompare(b.at));
+      await deps.deadLetters.add({
+        id,
+        eventId: data.event.id,
+        rule: data.rule.id,
+        host: where,
+        failedAt: new Date().toISOString(),
+        reason: why,
+        attempts: attemptsSoFar,
+        job: { ...data, deferrals: 0 },
+        retries: data.redrives ?? 0,
+      });
+      await summarise({ state: "dead_letter", reason: why });
+      deps.metrics.actions.inc({ type: "forward", outcome: "dead_letter" });
+      log.error({ reason: why, host: where }, "forward dead-lettered");
+    }
+
+    function failForGood(why: string): never {
+      void job.discard();
+      throw new Error(why);
+    }
   };
 }

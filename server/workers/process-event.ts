@@ -13,6 +13,7 @@ import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import { actionJobId, type ActionJobData, type EventJobData } from "../queue/job-types.ts";
 import type { ActionQueue } from "../queue/queues.ts";
+import { matchesEventName } from "../events/event-type.ts";
 import { evaluateRules } from "../rules/evaluate-rules.ts";
 import type { LoadedRuleset } from "../rules/load-ruleset.ts";
 import type { RuleRegistry } from "../rules/rule-registry.ts";
@@ -33,7 +34,13 @@ export interface Decision {
   matched: Array<{ id: string; description: string | null; file: string; line: number }>;
   actions: Array<{ job: string | null; rule: string; index: number; type: string; note?: string }>;
   errors: Array<{ id: string; error: string }>;
-  jobs: ActionJobData[];
+  /** the action jobs to add, without the event (the event job carries it) */
+  jobs: Array<Omit<ActionJobData, "event">>;
+}
+
+/** A profile's `events` list (SPEC §4.3: the profile is used only for these event types). */
+function profileEvents(loaded: LoadedRuleset, name: string | undefined): string[] | undefined {
+  return name === undefined ? undefined : loaded.ruleset.profiles.get(name)?.destination.events;
 }
 
 export function decide(
@@ -59,6 +66,20 @@ export function decide(
   };
   for (const rule of evaluation.matched) {
     for (const action of rule.compiled) {
+      const only =
+        action.type === "forward" && action.spec.type === "forward"
+          ? profileEvents(loaded, action.spec.profile)
+          : undefined;
+      if (only !== undefined && !only.some((name) => matchesEventName(name, context.meta.type, context))) {
+        decision.actions.push({
+          job: null,
+          rule: rule.id,
+          index: action.index,
+          type: action.type,
+          note: `profile "${action.spec.type === "forward" ? action.spec.profile : ""}" is only for ${only.join(", ")}`,
+        });
+        continue;
+      }
       if (action.type === "respond") {
         decision.actions.push({
           job: null,
@@ -72,7 +93,6 @@ export function decide(
       const job = actionJobId(event.id, rule.id, action.index);
       decision.actions.push({ job, rule: rule.id, index: action.index, type: action.type });
       decision.jobs.push({
-        event,
         rule: { id: rule.id, description: rule.description, file: rule.file },
         actionIndex: action.index,
         action: action.spec,
@@ -91,23 +111,25 @@ export function createEventProcessor(deps: ProcessEventDeps): (job: Job<EventJob
       jobId: job.id,
       attempt: `${attempt} of ${job.opts.attempts ?? 1}`,
     });
-    const trace = await deps.traces.get(job.data.id);
-    let decision: Decision | undefined = trace?.decision
-      ? (JSON.parse(trace.decision) as Decision)
-      : undefined;
+    const stored = await deps.traces.field(job.data.id, "decision");
+    let matched: string[] | undefined;
+    let decision =
+      stored === undefined ? undefined : (JSON.parse(stored) as Pick<Decision, "ruleset" | "jobs">);
     if (decision === undefined) {
       const current = deps.registry.current;
       if (current === undefined) throw new Error("no ruleset is loaded yet");
-      decision = decide(job.data, current.ruleset, current.version, deps.context);
+      const made = decide(job.data, current.ruleset, current.version, deps.context);
+      decision = made;
+      matched = made.matched.map((rule) => rule.id);
       await deps.traces.update(job.data.id, {
-        decision: JSON.stringify(decision),
+        decision: JSON.stringify({ ruleset: made.ruleset, jobs: made.jobs }),
         ruleset: JSON.stringify(decision.ruleset),
-        matches: JSON.stringify(decision.matched),
-        actions: JSON.stringify(decision.actions),
+        matches: JSON.stringify(made.matched),
+        actions: JSON.stringify(made.actions),
         state: "evaluated",
       });
-      for (const rule of decision.matched) deps.metrics.ruleMatches.inc({ rule: rule.id });
-      for (const error of decision.errors)
+      for (const rule of made.matched) deps.metrics.ruleMatches.inc({ rule: rule.id });
+      for (const error of made.errors)
         log.warn({ rule: error.id, error: error.error }, "a rule's condition failed; the rule did not match");
     } else {
       log.info(
@@ -118,10 +140,10 @@ export function createEventProcessor(deps: ProcessEventDeps): (job: Job<EventJob
     if (decision.jobs.length > 0) {
       await deps.actions.addBulk(
         decision.jobs.map((data) => ({
-          data,
+          data: { ...data, event: job.data },
           opts: {
             ...jobOptionsFor(data.action),
-            jobId: actionJobId(data.event.id, data.rule.id, data.actionIndex),
+            jobId: actionJobId(job.data.id, data.rule.id, data.actionIndex),
           },
         })),
       );
@@ -129,7 +151,7 @@ export function createEventProcessor(deps: ProcessEventDeps): (job: Job<EventJob
     await deps.traces.update(job.data.id, { state: "dispatched", processedAt: new Date().toISOString() });
     log.info(
       {
-        matched: decision.matched.map((rule) => rule.id),
+        matched: matched ?? [...new Set(decision.jobs.map((data) => data.rule.id))],
         actions: decision.jobs.length,
         ruleset: decision.ruleset.hash.slice(0, 12),
       },

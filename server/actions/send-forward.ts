@@ -1,0 +1,111 @@
+/**
+ * One HTTP attempt of a forward (SPEC §4.2) with undici, and what its outcome means: delivered, worth
+ * retrying, or failed for good (4xx other than 408/409/425/429). Never throws: network errors and
+ * timeouts are outcomes too. The request line it reports has no query string (queries can carry values).
+ */
+import { request } from "undici";
+import type { RenderedForward } from "./compile-actions.ts";
+import { webhookHeaders } from "./standard-webhooks.ts";
+
+export interface AttemptOutcome {
+  /** delivered, retry (may succeed later) or permanent (will not) */
+  verdict: "delivered" | "retry" | "permanent";
+  at: string;
+  /** `POST https://host/path` (no query) */
+  request: string;
+  status?: number;
+  latencyMs: number;
+  error?: string;
+  /** a 429/503 Retry-After, in ms */
+  retryAfterMs?: number;
+  signed: boolean;
+}
+
+const RETRYABLE_4XX = new Set([408, 409, 425, 429]);
+
+/** Whether a status counts as delivered under a `success` spec such as "2xx" or "2xx,404". */
+export function isSuccess(status: number, success: string): boolean {
+  return success
+    .split(",")
+    .some((part) =>
+      part.endsWith("xx") ? Math.floor(status / 100) === Number(part[0]) : Number(part) === status,
+    );
+}
+
+export function classify(status: number, success: string): AttemptOutcome["verdict"] {
+  if (isSuccess(status, success)) return "delivered";
+  return status >= 400 && status < 500 && !RETRYABLE_4XX.has(status) ? "permanent" : "retry";
+}
+
+export function requestLine(method: string, url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${method} ${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return `${method} (invalid URL)`;
+  }
+}
+
+function retryAfter(value: string | string[] | undefined): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined) return undefined;
+  const seconds = Number(text);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+export interface SendOptions {
+  url: string;
+  idempotencyKey: string;
+  userAgent: string;
+  /** a whsec_ secret when the forward is signed and a secret is configured */
+  signingSecret: string | undefined;
+}
+
+export async function sendForward(forward: RenderedForward, options: SendOptions): Promise<AttemptOutcome> {
+  const at = new Date().toISOString();
+  const line = requestLine(forward.method, options.url);
+  const headers: Record<string, string> = {
+    ...forward.headers,
+    "user-agent": options.userAgent,
+    "idempotency-key": options.idempotencyKey,
+  };
+  if (forward.content_type !== undefined) headers["content-type"] = forward.content_type;
+  const signed = forward.sign && options.signingSecret !== undefined;
+  const started = performance.now();
+  try {
+    if (signed)
+      Object.assign(
+        headers,
+        webhookHeaders(options.signingSecret ?? "", options.idempotencyKey, forward.body ?? ""),
+      );
+    const response = await request(options.url, {
+      method: forward.method as "POST",
+      headers,
+      body: forward.body,
+      signal: AbortSignal.timeout(forward.timeoutMs),
+    });
+    await response.body.dump();
+    const latencyMs = Math.round(performance.now() - started);
+    const after = retryAfter(response.headers["retry-after"]);
+    return {
+      verdict: classify(response.statusCode, forward.success),
+      at,
+      request: line,
+      status: response.statusCode,
+      latencyMs,
+      ...(after === undefined ? {} : { retryAfterMs: after }),
+      signed,
+    };
+  } catch (error) {
+    const latencyMs = Math.round(performance.now() - started);
+    const name = (error as Error).name;
+    const message =
+      name === "TimeoutError" || name === "AbortError"
+        ? `timed out after ${forward.timeoutMs} ms`
+        : (error as Error).message;
+    const invalid = error instanceof TypeError && /url/i.test(message);
+    return { verdict: invalid ? "permanent" : "retry", at, request: line, latencyMs, error: message, signed };
+  }
+}

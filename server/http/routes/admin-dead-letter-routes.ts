@@ -1,0 +1,82 @@
+/**
+ * Dead letters (SPEC §7): list them (newest first, cursor pages, filters `rule` and `host`), retry one,
+ * or retry all (optionally filtered). A retry adds a fresh action job with all its attempts; the
+ * Idempotency-Key stays the same, so a receiver that already got it can tell.
+ */
+import Router from "@koa/router";
+import type { DeadLetter, DeadLetters } from "../../actions/dead-letters.ts";
+import { AppError } from "../../errors.ts";
+import type { ActionQueue } from "../../queue/queues.ts";
+import { jobOptionsFor } from "../../workers/action-job-options.ts";
+import { adminAuth } from "../middleware/admin-auth.ts";
+import type { RequestState } from "../middleware/request-context.ts";
+import { readJsonBody } from "../read-json-body.ts";
+
+export interface AdminDeadLetterDeps {
+  adminToken: string;
+  deadLetters: DeadLetters;
+  actions: ActionQueue;
+}
+
+const summary = ({ job, ...letter }: DeadLetter): Record<string, unknown> => ({
+  ...letter,
+  event: { id: job.event.id, path: job.event.path, receivedAt: job.event.receivedAt },
+  action: job.action,
+});
+
+const text = (value: unknown): string | undefined =>
+  typeof value === "string" && value !== "" ? value : undefined;
+
+export function adminDeadLetterRoutes(deps: AdminDeadLetterDeps): Router<RequestState> {
+  const router = new Router<RequestState>({ prefix: "/admin/dead-letters" });
+  router.use(adminAuth(deps.adminToken));
+
+  const redrive = async (letter: DeadLetter): Promise<string> => {
+    const redrives = letter.retries + 1;
+    const jobId = `${letter.id}:retry-${redrives}`;
+    await deps.actions.add(
+      { ...letter.job, deferrals: 0, redrives },
+      { ...jobOptionsFor(letter.job.action), jobId },
+    );
+    await deps.deadLetters.remove(letter.id);
+    return jobId;
+  };
+
+  router.get("/", async (ctx) => {
+    const limit = Number(ctx.query.limit ?? 50);
+    const page = await deps.deadLetters.list({
+      cursor: text(ctx.query.cursor),
+      limit: Number.isFinite(limit) ? limit : 50,
+      rule: text(ctx.query.rule),
+      host: text(ctx.query.host),
+    });
+    ctx.body = { items: page.items.map(summary), next: page.next };
+  });
+
+  router.post("/retry", async (ctx) => {
+    const body = await readJsonBody(ctx);
+    const retried: Array<{ id: string; job: string }> = [];
+    let cursor: string | undefined;
+    do {
+      const page = await deps.deadLetters.list({
+        cursor,
+        limit: 200,
+        rule: text(body.rule),
+        host: text(body.host),
+      });
+      for (const letter of page.items) retried.push({ id: letter.id, job: await redrive(letter) });
+      cursor = page.next ?? undefined;
+    } while (cursor !== undefined);
+    ctx.status = 202;
+    ctx.body = { retried: retried.length, items: retried };
+  });
+
+  router.post("/:id/retry", async (ctx) => {
+    const letter = await deps.deadLetters.get(ctx.params.id ?? "");
+    if (letter === undefined)
+      throw new AppError("NOT_FOUND", `No dead letter with id "${ctx.params.id ?? ""}".`);
+    ctx.status = 202;
+    ctx.body = { id: letter.id, job: await redrive(letter) };
+  });
+  return router;
+}
