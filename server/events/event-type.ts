@@ -11,6 +11,8 @@ export function resolveEventType(payload: Payload): string {
     if (typeof value === "string" && value.trim() !== "") return value.trim();
   }
   if ("Digits" in payload || "Speech" in payload || "InputType" in payload) return "Gather";
+  // a hangup_url request as the Vobiz "Applications" page shows it carries no Event, but a HangupCause
+  if ("HangupCause" in payload) return "Hangup";
   return "Request";
 }
 

@@ -8,6 +8,7 @@ import picomatch from "picomatch";
 import { typesForName } from "../events/event-type.ts";
 import { compileActions, type CompiledAction } from "../actions/compile-actions.ts";
 import type { TemplateEnvironment } from "../templates/template-environment.ts";
+import { callbacksRules, kaleyraRules, type DerivedRule } from "./compile-callbacks.ts";
 import { checkLogic } from "./json-logic.ts";
 import type { RuleFile } from "./load-rule-files.ts";
 import type { Action, Destination, RuleSpec, RuleTest } from "./rule-file-types.ts";
@@ -36,6 +37,10 @@ export interface CompiledRule {
   tests: RuleTest[];
   /** position in the whole ruleset before sorting (files by path, rules in file order) */
   order: number;
+  /** the section it was written in: rules, or compiled from callbacks / callback */
+  source: "rules" | "callbacks" | "callback";
+  /** exclusive group: only the first matching rule of a group counts (the callbacks hierarchy) */
+  group?: string;
 }
 
 export interface Ruleset {
@@ -113,13 +118,22 @@ function* compileSteps(
   const seen = new Map<string, CompiledRule>();
   let order = 0;
   for (const file of files) {
-    (file.data.rules ?? []).forEach((spec, index) => {
-      const pointer = `/rules/${index}`;
+    const entries: DerivedRule[] = (file.data.rules ?? []).map((spec, index) => ({
+      spec,
+      pointer: `/rules/${index}`,
+      source: "rules",
+    }));
+    entries.push(...callbacksRules(file.data.callbacks));
+    const kaleyra = kaleyraRules(file.data.callback, profiles);
+    for (const found of kaleyra.problems) problem(file, found.pointer, found.code, found.message);
+    entries.push(...kaleyra.derived);
+    for (const { spec, pointer, source, group } of entries) {
+      const idPointer = source === "rules" ? `${pointer}/id` : pointer;
       const earlier = seen.get(spec.id);
       if (earlier) {
         problem(
           file,
-          `${pointer}/id`,
+          idPointer,
           "RULE_DUPLICATE_ID",
           `rule id "${spec.id}" is already used at ${earlier.file}:${earlier.line}; rule ids must be unique across the ruleset`,
         );
@@ -176,10 +190,12 @@ function* compileSteps(
         compiled: compiled.actions,
         tests: spec.tests ?? [],
         order: (order += 1),
+        source,
+        ...(group === undefined ? {} : { group }),
       };
       if (!earlier) seen.set(spec.id, rule);
       rules.push(rule);
-    });
+    }
     yield;
   }
   rules.sort((a, b) => b.priority - a.priority || a.order - b.order);

@@ -13,7 +13,7 @@ export interface RuleVerdict {
   id: string;
   matched: boolean;
   /** the first check that failed, when not matched */
-  failed?: "on" | "path" | "scope" | "when" | "stopped" | "error";
+  failed?: "on" | "path" | "scope" | "when" | "stopped" | "superseded" | "error";
   when?: Explanation;
   error?: string;
 }
@@ -42,6 +42,7 @@ export function evaluateRules(
   const errors: Evaluation["errors"] = [];
   const verdicts: RuleVerdict[] | undefined = options.explain ? [] : undefined;
   let stopBelow: number | undefined;
+  const groupsTaken = new Set<string>();
   for (const rule of ruleset.candidates(type.toLowerCase())) {
     const verdict = (failed: RuleVerdict["failed"], extra: Partial<RuleVerdict> = {}): void => {
       verdicts?.push({ id: rule.id, matched: failed === undefined, ...(failed ? { failed } : {}), ...extra });
@@ -74,6 +75,14 @@ export function evaluateRules(
     if (!truthy) {
       verdict("when", explanation);
       continue;
+    }
+    if (rule.group !== undefined) {
+      // the callbacks hierarchy: the most specific level (the first in order) that accepts the event wins
+      if (groupsTaken.has(rule.group)) {
+        verdict("superseded", explanation);
+        continue;
+      }
+      groupsTaken.add(rule.group);
     }
     matched.push(rule);
     verdict(undefined, explanation);

@@ -1,3 +1,5 @@
+import type { CallbacksSection, KaleyraSection } from "./compile-callbacks.ts";
+
 /** The shapes of a rule file after schema validation (server/rules/rule-file.schema.json). */
 export type StringOrList = string | string[];
 
@@ -79,7 +81,7 @@ export interface RuleFileData {
   description?: string;
   rules?: RuleSpec[];
   profiles?: Record<string, Destination>;
-  callbacks?: Record<string, unknown>;
-  callback?: Record<string, { callback_profile?: string[]; url?: string[] }>;
+  callbacks?: CallbacksSection;
+  callback?: KaleyraSection;
   fallback?: string;
 }

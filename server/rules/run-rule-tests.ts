@@ -99,6 +99,8 @@ function whyNot(evaluation: Evaluation, rule: CompiledRule): string {
       return `"when" was false`;
     case "stopped":
       return 'a higher-priority rule with "stop" matched first';
+    case "superseded":
+      return "a more specific level of the callbacks hierarchy matched";
     case "error":
       return `"when" failed: ${verdict.error ?? ""}`;
     default:

@@ -3,7 +3,8 @@
  * `{% %}` blocks stay nunjucks. Escaping is attached to every variable here, so no payload value can break
  * out of where it is placed:
  *
- * - url:    every value percent-encoded (`{{name}}` and `{name}` mean `<<name>>`, as callback profiles write)
+ * - url:    every value percent-encoded (`{{name}}` and `{name}` mean `<<name | default("")>>`, as callback
+ *           profiles write them)
  * - json:   every value escaped as the inside of a JSON string; `| dump` writes a whole value as JSON
  * - header: CR and LF removed, so a value cannot add a header
  * - xml:    nunjucks autoescape (`&`, `<`, `>`, `"`, `'`)
@@ -29,8 +30,13 @@ const CURLY_NAME = /\{\{\s*([A-Za-z_][\w.]*)\s*\}\}|\{([A-Za-z_][\w.]*)\}/g;
 
 export function prepareSource(source: string, kind: TemplateKind): string {
   let text = source;
-  if (kind === "url")
-    text = text.replace(CURLY_NAME, (_, a: string | undefined, b: string | undefined) => `<<${a ?? b}>>`);
+  if (kind === "url") {
+    // callback-profile style: a value the event does not have is empty, not an error
+    text = text.replace(
+      CURLY_NAME,
+      (_, a: string | undefined, b: string | undefined) => `<<${a ?? b} | default("")>>`,
+    );
+  }
   const filter = ESCAPE_FILTERS[kind];
   if (filter === undefined) return text;
   return text.replace(VARIABLE, (whole, expr: string) => {

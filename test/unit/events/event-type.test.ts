@@ -54,3 +54,16 @@ test("aliases expand to the concrete types used to index rules", () => {
   assert.deepEqual(typesForName("Hangup"), ["hangup"]);
   assert.deepEqual(typesForName("*"), ["*"]);
 });
+
+test("a request with no Event but a HangupCause (the hangup_url example of the Applications page) is a Hangup", () => {
+  assert.equal(
+    resolveEventType({
+      CallUUID: "abc123",
+      CallStatus: "completed",
+      Duration: "45",
+      HangupCause: "NORMAL_CLEARING",
+    }),
+    "Hangup",
+  );
+  assert.equal(resolveEventType({ Event: "DialHangup", HangupCause: "x" }), "DialHangup", "Event still wins");
+});

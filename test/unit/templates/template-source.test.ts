@@ -57,7 +57,10 @@ test("url: {{name}} and {name} mean <<name>> (callback-profile style), {% %} blo
     env.inline(source, "url", "t").render({ caller: "+91 98", callee: "a&b", status: "busy" }),
     "https://h.example.com/a?c=%2B91%2098&d=a%26b&s=busy",
   );
-  assert.equal(prepareSource("{%if x%}{{y}}{%endif%}", "url"), "{%if x%}<<(y) | sb_url>>{%endif%}");
+  assert.equal(
+    prepareSource("{%if x%}{{y}}{%endif%}", "url"),
+    '{%if x%}<<(y | default("")) | sb_url>>{%endif%}',
+  );
 });
 
 test("undefined values throw; | default supplies one; | e164 formats numbers", () => {
