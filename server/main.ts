@@ -23,13 +23,14 @@ import { createRulesetReloader, rulesetInvalid } from "./rules/ruleset-reloader.
 import { createFleetReload } from "./rules/fleet-reload.ts";
 import { watchRules } from "./rules/watch-rules.ts";
 import { adminRulesRoutes } from "./http/routes/admin-rules-routes.ts";
-import { createAnswerer } from "./answer/answer-request.ts";
+import { createAnswerer, type AnswerReply } from "./answer/answer-request.ts";
+import { createAnswerJournal } from "./answer/answer-journal.ts";
 import { createActionExecutor } from "./workers/execute-action.ts";
 import { createBreakers } from "./actions/circuit-breaker.ts";
 import { createDeadLetters } from "./actions/dead-letters.ts";
 import { adminDeadLetterRoutes } from "./http/routes/admin-dead-letter-routes.ts";
 import { VERSION } from "./version.ts";
-import { createIngest, trimEventIndex } from "./events/ingest.ts";
+import { createIngest, trimEventIndex, type IncomingEvent, type IngestResult } from "./events/ingest.ts";
 import { ingestRoutes } from "./http/routes/ingest-routes.ts";
 import { createEventProcessor } from "./workers/process-event.ts";
 import { createTraceStore } from "./events/trace-store.ts";
@@ -169,7 +170,36 @@ async function assemble(
       secretValues: secretValues(config),
       log,
     });
-    const answer = createAnswerer({ registry, context, log });
+    const reply = createAnswerer({ registry, context, budgetMs: config.answerBudgetMs, log });
+    const journal = createAnswerJournal({ dir: path.join(config.dataDir, "journal"), ingest, log });
+    journal.start();
+    stack.push({ name: "answer journal", close: () => journal.close() });
+    void journal.replay().catch((error: unknown) => log.warn({ err: error }, "journal replay failed"));
+    const answerTraces = createTraceStore(connections.command, config.redisPrefix);
+    const answer = {
+      reply,
+      budgetMs: config.answerBudgetMs,
+      async store(event: IncomingEvent, answered: AnswerReply): Promise<IngestResult | "journaled"> {
+        try {
+          const result = await ingest(event);
+          if (!result.duplicate) {
+            const summary = {
+              outcome: answered.outcome,
+              rule: answered.rule,
+              reason: answered.reason,
+              error: answered.error,
+            };
+            answerTraces.update(result.id, { answer: JSON.stringify(summary) }).catch(() => undefined);
+          }
+          return result;
+        } catch (error) {
+          if (!isAppError(error) || error.code !== "QUEUE_UNAVAILABLE") throw error;
+          await journal.write(event);
+          log.warn({ eventId: event.id, path: event.path }, "Redis unavailable: answer event journaled");
+          return "journaled";
+        }
+      },
+    };
     const trim = setInterval(() => {
       trimEventIndex(connections.command, config.redisPrefix, config.eventRetentionMs).catch(
         (error: unknown) => log.warn({ err: error }, "could not trim the event index"),

@@ -102,6 +102,18 @@ export function createMetrics() {
       help: "Deliveries waiting in the dead letters",
       registers: [registry],
     }),
+    answerLatency: new Histogram({
+      name: "switchboard_answer_duration_seconds",
+      help: "Time from an /answer request's start to its reply",
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2.5],
+      registers: [registry],
+    }),
+    answerReplies: new Counter({
+      name: "switchboard_answer_replies_total",
+      help: "/answer replies by outcome (rule, default, empty, fallback) and fallback reason",
+      labelNames: ["outcome", "reason"] as const,
+      registers: [registry],
+    }),
     queueDepth: new Gauge({
       name: "switchboard_queue_depth",
       help: "Jobs waiting, active and delayed per queue",

@@ -20,6 +20,18 @@ export interface Reply {
   ignored: string[];
 }
 
+/** A responding rule's template failed; names the rule (and its file, whose own fallback applies). */
+export class ReplyError extends Error {
+  constructor(
+    message: string,
+    readonly rule: string,
+    readonly file: string,
+  ) {
+    super(message);
+    this.name = "ReplyError";
+  }
+}
+
 export function chooseReply(
   matched: readonly CompiledRule[],
   input: Omit<RenderInput, "rule">,
@@ -36,9 +48,13 @@ export function chooseReply(
     return { xml, source: "default", ignored };
   }
   const action = first.compiled.find((candidate) => candidate.type === "respond");
-  const rendered = action?.render({
-    ...input,
-    rule: { id: first.id, description: first.description },
-  }) as RenderedRespond;
-  return { xml: rendered.xml, source: "rule", rule: first.id, ignored };
+  try {
+    const rendered = action?.render({
+      ...input,
+      rule: { id: first.id, description: first.description },
+    }) as RenderedRespond;
+    return { xml: rendered.xml, source: "rule", rule: first.id, ignored };
+  } catch (error) {
+    throw new ReplyError((error as Error).message, first.id, first.file);
+  }
 }

@@ -34,6 +34,9 @@ export interface IncomingEvent {
   contentType: string;
   requestId: string;
   verification: VerificationSummary & { family?: NonceFamily; nonce?: string };
+  /** given when the id and receive time were assigned before storing (the answer path, the journal) */
+  id?: string;
+  receivedAt?: string;
 }
 
 export interface IngestResult {
@@ -72,11 +75,11 @@ export function createIngest(deps: IngestDeps): Ingest {
   const claim = (...args: Array<string | number>): Promise<ClaimReply> => script.apply(deps.redis, args);
 
   return async (event) => {
-    const receivedAt = new Date();
+    const receivedAt = event.receivedAt === undefined ? new Date() : new Date(event.receivedAt);
     const type = resolveEventType(event.payload);
     const hash = digest("sha256", `${event.method}\n${event.url}\n${event.raw}`, "base64url");
     const { family, nonce, ...verification } = event.verification;
-    const id = newEventId(receivedAt.getTime());
+    const id = event.id ?? newEventId(receivedAt.getTime());
     const job: EventJobData = {
       id,
       route: event.route,

@@ -14,6 +14,8 @@ import {
   type CompiledTemplate,
   type TemplateEnvironment,
 } from "../templates/template-environment.ts";
+import { templateContext } from "../actions/render-context.ts";
+import { checkVobizXml } from "../templates/check-vobiz-xml.ts";
 import { compileRulesetInTurns, type Ruleset } from "./compile-ruleset.ts";
 import { listFiles } from "./list-files.ts";
 import { loadRuleFiles } from "./load-rule-files.ts";
@@ -28,6 +30,8 @@ export interface LoadedRuleset {
   defaultReply: CompiledTemplate | undefined;
   /** templates/fallback.xml: the reply when a rule or template fails */
   fallbackReply: CompiledTemplate | undefined;
+  /** per rule file: its own `fallback` template */
+  fileFallbacks: ReadonlyMap<string, CompiledTemplate>;
   tests: RuleTestResult[];
 }
 
@@ -50,6 +54,9 @@ export const SAMPLE_ANSWER_EVENT = {
   Event: "StartApp", CallUUID: "2b4c6c9e-0f3a-4f6e-9d55-7a1b2c3d4e5f", From: "919876543210", To: "918040001234",
   Direction: "inbound", CallStatus: "in-progress", Digits: "1", Speech: "", CallerName: "",
 }; // prettier-ignore
+
+const sampleFor = (options: LoadOptions): ReturnType<typeof testEvent> =>
+  testEvent({ path: "/answer", event: SAMPLE_ANSWER_EVENT }, options.context);
 
 async function readTemplates(templatesDir: string): Promise<Map<string, string>> {
   const sources = new Map<string, string>();
@@ -93,17 +100,76 @@ export async function loadRuleset(options: LoadOptions): Promise<LoadResult> {
     templates,
     defaultReply: compiledFiles.get("default.xml"),
     fallbackReply: compiledFiles.get("fallback.xml"),
+    fileFallbacks: new Map(),
     tests: [],
   };
+  const fileFallbacks = loaded.fileFallbacks as Map<string, CompiledTemplate>;
+  for (const file of files) {
+    const name = file.data.fallback;
+    if (name === undefined) continue;
+    const template = compiledFiles.get(name);
+    if (template) fileFallbacks.set(file.file, template);
+    else {
+      problems.push({
+        file: file.file,
+        ...file.locate("/fallback"),
+        pointer: "/fallback",
+        code: "TEMPLATE_MISSING",
+        message: `no XML template "${name}" under TEMPLATES_DIR; the fallback must be an .xml file there`,
+      });
+    }
+  }
+  for (const name of ["default.xml", "fallback.xml"]) {
+    const template = compiledFiles.get(name);
+    if (template === undefined) continue;
+    try {
+      const xml = template.render(
+        templateContext({ ...sampleFor(options), rule: { id: name, description: undefined } }),
+      );
+      for (const found of checkVobizXml(xml)) {
+        problems.push({
+          file: `${templatesLabel}/${name}`,
+          line: 0,
+          column: 0,
+          pointer: "",
+          code: "TEMPLATE_INVALID_XML",
+          message: `${found.at}: ${found.message}`,
+        });
+      }
+    } catch (error) {
+      problems.push({
+        file: `${templatesLabel}/${name}`,
+        line: 0,
+        column: 0,
+        pointer: "",
+        code: "TEMPLATE_RENDER",
+        message: describeTemplateError(name, error).message,
+      });
+    }
+  }
 
   // XML replies of rules without tests are rendered once against a sample answer request
-  const sample = testEvent({ path: "/answer", event: SAMPLE_ANSWER_EVENT }, options.context);
+  const sample = sampleFor(options);
   for (const rule of ruleset.rules) {
     if (rule.tests.length > 0) continue;
+    // a rule whose templates did not compile already has its problem; rendering it would only repeat it
+    if (problems.some((p) => p.file === rule.file && p.pointer.startsWith(`${rule.pointer}/`))) continue;
     for (const action of rule.compiled) {
       if (action.type !== "respond") continue;
       try {
-        action.render({ ...sample, rule: { id: rule.id, description: rule.description } });
+        const rendered = action.render({ ...sample, rule: { id: rule.id, description: rule.description } });
+        if (rendered.type === "respond") {
+          for (const found of checkVobizXml(rendered.xml)) {
+            problems.push({
+              file: rule.file,
+              line: rule.line,
+              column: 1,
+              pointer: `${rule.pointer}/actions/${action.index}`,
+              code: "TEMPLATE_INVALID_XML",
+              message: `the reply is not valid Vobiz XML: ${found.at}: ${found.message}`,
+            });
+          }
+        }
       } catch (error) {
         problems.push({
           file: rule.file,

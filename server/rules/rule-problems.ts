@@ -16,6 +16,7 @@ export const RULE_PROBLEM_CODES = {
   TEMPLATE_SYNTAX: "a template (file or inline) does not compile",
   TEMPLATE_MISSING: "an action names a template file that does not exist",
   TEMPLATE_RENDER: "a template fails when rendered against a sample event or a rule test",
+  TEMPLATE_INVALID_XML: "a reply template renders something Vobiz would not accept",
   RULE_TEST_FAILED: "a rule test's expectation does not hold",
 } as const;
 

@@ -9,6 +9,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { RenderedAction } from "../actions/compile-actions.ts";
 import { chooseReply } from "../answer/choose-reply.ts";
+import { checkVobizXml } from "../templates/check-vobiz-xml.ts";
 import { buildContext, type ContextOptions, type EventContext } from "../events/build-context.ts";
 import type { Payload } from "../events/parse-payload.ts";
 import type { CompiledTemplate } from "../templates/template-environment.ts";
@@ -187,6 +188,11 @@ export function runRuleTest(
         "an error",
         `rendering the reply failed: ${(error as Error).message}`,
       );
+    }
+    const invalid = xml === "" ? [] : checkVobizXml(xml);
+    if (invalid.length > 0) {
+      const found = invalid.map((problem) => `${problem.at}: ${problem.message}`);
+      fail("xml", "valid Vobiz XML", found, "the reply is not valid Vobiz XML");
     }
     if (expect.xml !== undefined && xml.trim() !== expect.xml.trim())
       fail("xml", expect.xml, xml, "the reply differs");

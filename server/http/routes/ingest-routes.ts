@@ -9,6 +9,9 @@ import type { Ingest, IngestResult, IncomingEvent } from "../../events/ingest.ts
 import { LIMITS, bodyKind, parseBody, parseForm, type Payload } from "../../events/parse-payload.ts";
 import { labelled, typeLabel, type Metrics } from "../../metrics.ts";
 import { signatureBaseUrl, verifySignature } from "../../signatures/vobiz-signature.ts";
+import type { AnswerReply, Answerer } from "../../answer/answer-request.ts";
+import { resolveEventType } from "../../events/event-type.ts";
+import { newEventId } from "../../ids.ts";
 import type { RequestState } from "../middleware/request-context.ts";
 import { readRawBody } from "../read-raw-body.ts";
 
@@ -16,8 +19,78 @@ export interface IngestRouteDeps {
   config: Pick<Config, "publicUrl" | "signaturePolicy" | "vobiz">;
   ingest: Ingest;
   metrics: Metrics;
-  /** the XML reply to an /answer request */
-  answer: (result: IngestResult) => Promise<string> | string;
+  /** the /answer path: the reply, built in process, and storing the event (journaled when Redis is away) */
+  answer: {
+    reply: Answerer;
+    store(event: IncomingEvent, reply: AnswerReply): Promise<IngestResult | "journaled">;
+    budgetMs: number;
+  };
+}
+
+/** How long an /answer reply waits for its event to be stored before it goes anyway. */
+const STORE_WAIT_MS = 200;
+
+function logReceived(ctx: Ctx, result: IngestResult, route: string): void {
+  ctx.state.baseLog.info(
+    {
+      requestId: ctx.state.requestId,
+      eventId: result.id,
+      type: result.type,
+      route,
+      path: ctx.path,
+      duplicate: result.duplicate,
+    },
+    result.duplicate ? "duplicate delivery" : "event received",
+  );
+}
+
+/**
+ * /answer: the XML is built first, in process; then the event is stored (or journaled) while the reply
+ * waits at most STORE_WAIT_MS (or what is left of the budget), so Redis never holds a caller up.
+ */
+async function answer(
+  ctx: Ctx,
+  event: IncomingEvent,
+  deps: IngestRouteDeps,
+  started: number,
+): Promise<{ type: string; outcome: string }> {
+  const receivedAt = new Date();
+  event.id = newEventId(receivedAt.getTime());
+  event.receivedAt = receivedAt.toISOString();
+  const type = resolveEventType(event.payload);
+  const reply = deps.answer.reply({
+    id: event.id,
+    path: event.path,
+    query: event.query,
+    payload: event.payload,
+    receivedAt: event.receivedAt,
+  });
+  const stored = deps.answer.store(event, reply);
+  const wait = Math.max(0, Math.min(STORE_WAIT_MS, deps.answer.budgetMs - (performance.now() - started)));
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    stored,
+    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), wait))),
+  ]);
+  clearTimeout(timer);
+  let outcome: string;
+  if (settled === undefined) {
+    outcome = "pending";
+    stored.catch((error: unknown) =>
+      ctx.state.baseLog.warn({ err: error, eventId: event.id }, "an answer event could not be stored"),
+    );
+  } else if (settled === "journaled") {
+    outcome = "journaled";
+  } else {
+    outcome = settled.duplicate ? "duplicate" : "stored";
+    if (settled.duplicate) deps.metrics.duplicates.inc({ route: "answer" });
+    logReceived(ctx, settled, "answer");
+  }
+  deps.metrics.answerReplies.inc({ outcome: reply.outcome, reason: reply.reason ?? "" });
+  deps.metrics.answerLatency.observe((performance.now() - started) / 1000);
+  ctx.type = "application/xml; charset=utf-8";
+  ctx.body = reply.xml;
+  return { type, outcome };
 }
 
 type Ctx = ParameterizedContext<RequestState>;
@@ -51,28 +124,19 @@ export function ingestRoutes(deps: IngestRouteDeps): Middleware<RequestState> {
       }
       const verification = verify(ctx, deps);
       const event = await readEvent(ctx, route, verification);
+      if (route === "answer") {
+        const answered = await answer(ctx, event, deps, started);
+        type = answered.type;
+        outcome = answered.outcome;
+        return;
+      }
       const result = await deps.ingest(event);
       type = result.type;
       outcome = result.duplicate ? "duplicate" : "stored";
       if (result.duplicate) deps.metrics.duplicates.inc({ route });
       latency[route].observe((performance.now() - started) / 1000);
-      ctx.state.baseLog.info(
-        {
-          requestId: ctx.state.requestId,
-          eventId: result.id,
-          type,
-          route,
-          path: ctx.path,
-          duplicate: result.duplicate,
-        },
-        result.duplicate ? "duplicate delivery" : "event received",
-      );
-      if (route === "events") {
-        ctx.body = { status: "received", id: result.id, ...(result.duplicate ? { duplicate: true } : {}) };
-      } else {
-        ctx.type = "application/xml; charset=utf-8";
-        ctx.body = await deps.answer(result);
-      }
+      logReceived(ctx, result, route);
+      ctx.body = { status: "received", id: result.id, ...(result.duplicate ? { duplicate: true } : {}) };
     } catch (error) {
       if (isAppError(error) && error.code === "QUEUE_UNAVAILABLE") {
         outcome = "unavailable";
