@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- <scenario>`: runs a benchmark on this machine and prints a Markdown report.
- * BENCH_ROUNDS (default 3) and BENCH_SECONDS (default 10) size the run. Scenarios: ingest, evaluate, reload, deliver.
+ * BENCH_ROUNDS (default 3) and BENCH_SECONDS (default 10) size the run. Scenarios: ingest, evaluate, reload, deliver, answer.
  */
+import { answerBenchmark } from "./answer.ts";
 import { deliverBenchmark } from "./deliver.ts";
 import { evaluateBenchmark } from "./evaluate.ts";
 import { ingestBenchmark, ingestReport } from "./ingest.ts";
@@ -18,6 +19,9 @@ switch (scenario) {
   case "evaluate":
     process.stdout.write(`${evaluateBenchmark(rounds, Math.min(seconds, 3))}\n`);
     break;
+  case "answer":
+    process.stdout.write(`${await answerBenchmark(rounds, seconds)}\n`);
+    break;
   case "deliver":
     process.stdout.write(`${await deliverBenchmark(rounds, seconds)}\n`);
     break;
@@ -25,6 +29,6 @@ switch (scenario) {
     process.stdout.write(`${await reloadBenchmark(seconds)}\n`);
     break;
   default:
-    process.stderr.write(`unknown scenario ${scenario}; try: ingest, evaluate, reload, deliver\n`);
+    process.stderr.write(`unknown scenario ${scenario}; try: ingest, evaluate, reload, deliver, answer\n`);
     process.exitCode = 2;
 }
