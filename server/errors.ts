@@ -60,6 +60,16 @@ export const ERROR_CATALOGUE = {
     expose: true,
     message: "The rule files or templates have problems; nothing was changed.",
   },
+  VOBIZ_NOT_CONFIGURED: {
+    status: 503,
+    expose: true,
+    message: "Set VOBIZ_AUTH_ID and VOBIZ_AUTH_TOKEN to place calls through Vobiz.",
+  },
+  VOBIZ_API_ERROR: {
+    status: 502,
+    expose: true,
+    message: "The Vobiz API refused the request or could not be reached.",
+  },
   // anything else
   INTERNAL_ERROR: { status: 500, expose: false, message: "Internal error; the request id is in the logs." },
 } as const satisfies Record<string, { status: number; expose: boolean; message: string }>;

@@ -29,6 +29,9 @@ import { createActionExecutor } from "./workers/execute-action.ts";
 import { createBreakers } from "./actions/circuit-breaker.ts";
 import { createDeadLetters } from "./actions/dead-letters.ts";
 import { adminDeadLetterRoutes } from "./http/routes/admin-dead-letter-routes.ts";
+import { apiCallsRoutes } from "./http/routes/api-calls-routes.ts";
+import { createCallStore } from "./calls/call-store.ts";
+import { createVobizClient } from "./calls/vobiz-client.ts";
 import { VERSION } from "./version.ts";
 import { createIngest, trimEventIndex, type IncomingEvent, type IngestResult } from "./events/ingest.ts";
 import { ingestRoutes } from "./http/routes/ingest-routes.ts";
@@ -133,6 +136,7 @@ async function assemble(
   stack.push({ name: "queues", close: () => queues.close() });
 
   const breakers = createBreakers(connections.command, config.redisPrefix);
+  const calls = createCallStore(connections.command, config.redisPrefix, config.eventRetentionMs);
   const deadLetters = createDeadLetters(connections.command, config.redisPrefix);
   if (queues.eventsConsumer && queues.actionsConsumer) {
     const traces = createTraceStore(connections.worker, config.redisPrefix);
@@ -142,6 +146,7 @@ async function assemble(
       actions: queues.actions,
       context,
       metrics,
+      calls,
       log,
     });
     void queues.eventsConsumer.process(config.workerConcurrency, processEvent);
@@ -232,6 +237,16 @@ async function assemble(
           }
         }),
         adminDeadLetterRoutes({ adminToken: config.adminToken, deadLetters, actions: queues.actions }),
+        apiCallsRoutes({
+          adminToken: config.adminToken,
+          publicUrl: config.publicUrl,
+          vobiz: createVobizClient({
+            apiUrl: config.vobiz.apiUrl,
+            authId: config.vobiz.authId,
+            authToken: config.vobiz.authToken,
+          }),
+          calls,
+        }),
         adminRulesRoutes({ adminToken: config.adminToken, registry, fleet, context }),
       ],
     });

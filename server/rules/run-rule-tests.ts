@@ -176,7 +176,13 @@ export function runRuleTest(
       );
     }
   }
-  if (expect.xml !== undefined || expect.xml_contains !== undefined) {
+  // every test of an answer request checks the reply as Vobiz XML, whether or not it expects XML
+  const responds = matched && rule.compiled.some((action) => action.type === "respond");
+  if (
+    expect.xml !== undefined ||
+    expect.xml_contains !== undefined ||
+    (responds && context.meta.route === "answer")
+  ) {
     let xml: string;
     try {
       xml = chooseReply(evaluation.matched, { context, payload }, target.defaultReply).xml;

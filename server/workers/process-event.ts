@@ -6,7 +6,8 @@
  */
 import type { Job } from "bull";
 import type { ContextOptions } from "../events/build-context.ts";
-import { buildContext } from "../events/build-context.ts";
+import { buildContext, scopeOf } from "../events/build-context.ts";
+import type { CallRecord, CallStore } from "../calls/call-store.ts";
 import { payloadOf } from "../events/parse-payload.ts";
 import type { TraceStore } from "../events/trace-store.ts";
 import type { Logger } from "../logger.ts";
@@ -25,6 +26,8 @@ export interface ProcessEventDeps {
   actions: ActionQueue;
   context: ContextOptions;
   metrics: Metrics;
+  /** calls placed through Switchboard: their per-call callback settings */
+  calls: CallStore;
   log: Logger;
 }
 
@@ -48,13 +51,24 @@ export function decide(
   loaded: LoadedRuleset,
   version: ActionJobData["ruleset"],
   options: ContextOptions,
+  call?: CallRecord,
 ): Decision {
   const payload = payloadOf(event);
   const context = buildContext({ ...event, payload }, options);
   const evaluation = evaluateRules(loaded.ruleset, context);
+  // a call placed through Switchboard with a status_url that accepts this event is the most specific
+  // level of the callback hierarchy: it replaces the callbacks section's level for this event
+  const perCall =
+    call?.status_url !== undefined &&
+    (call.status_events === undefined ||
+      call.status_events.length === 0 ||
+      call.status_events.some((name) => matchesEventName(name, context.meta.type, context)));
+  const matchedRules = perCall
+    ? evaluation.matched.filter((rule) => rule.group !== "callbacks")
+    : evaluation.matched;
   const decision: Decision = {
     ruleset: version,
-    matched: evaluation.matched.map((rule) => ({
+    matched: matchedRules.map((rule) => ({
       id: rule.id,
       description: rule.description ?? null,
       file: rule.file,
@@ -64,7 +78,23 @@ export function decide(
     errors: evaluation.errors,
     jobs: [],
   };
-  for (const rule of evaluation.matched) {
+  if (perCall && call?.status_url !== undefined) {
+    const id = `callbacks.call.${call.id}`;
+    decision.matched.unshift({
+      id,
+      description: `status_url of call ${call.id}`,
+      file: "(POST /api/calls)",
+      line: 0,
+    });
+    decision.actions.push({ job: actionJobId(event.id, id, 0), rule: id, index: 0, type: "forward" });
+    decision.jobs.push({
+      rule: { id, description: `status_url of call ${call.id}`, file: "(POST /api/calls)" },
+      actionIndex: 0,
+      action: { type: "forward", url: call.status_url, method: call.status_method ?? "POST", body: "form" },
+      ruleset: version,
+    });
+  }
+  for (const rule of matchedRules) {
     for (const action of rule.compiled) {
       const only =
         action.type === "forward" && action.spec.type === "forward"
@@ -118,7 +148,9 @@ export function createEventProcessor(deps: ProcessEventDeps): (job: Job<EventJob
     if (decision === undefined) {
       const current = deps.registry.current;
       if (current === undefined) throw new Error("no ruleset is loaded yet");
-      const made = decide(job.data, current.ruleset, current.version, deps.context);
+      const callId = scopeOf({ ...job.data, payload: {} }, undefined).call;
+      const call = callId === null ? undefined : await deps.calls.get(callId);
+      const made = decide(job.data, current.ruleset, current.version, deps.context, call);
       decision = made;
       matched = made.matched.map((rule) => rule.id);
       await deps.traces.update(job.data.id, {

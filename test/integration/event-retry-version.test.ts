@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import Bull, { type Job } from "bull";
 import { Redis } from "ioredis";
+import { createCallStore } from "../../server/calls/call-store.ts";
 import { createTraceStore, tracedEvent } from "../../server/events/trace-store.ts";
 import { createLogger } from "../../server/logger.ts";
 import { createMetrics } from "../../server/metrics.ts";
@@ -65,6 +66,7 @@ test("a retry after a reload reuses the decision, the version and the action job
     actions,
     context: TEST_CONTEXT,
     metrics: createMetrics(),
+    calls: createCallStore(redis, service.prefix, 60_000),
     log: createLogger({ level: "silent" }),
   });
   const retry = {

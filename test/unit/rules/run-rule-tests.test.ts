@@ -131,3 +131,25 @@ test("xml and xml_contains check the reply the caller would hear, at the test's 
     [["xml_contains", ["<Hangup/>"]]],
   );
 });
+
+test("a test of an answer request fails when the rule's reply is not valid Vobiz XML, even without xml expectations", () => {
+  const results = run(
+    [{ event: HANGUP, expect: { match: true } }],
+    [
+      {
+        id: "plivo-menu",
+        path: "/answer/**",
+        actions: [
+          {
+            type: "respond",
+            xml: '<Response><Gather timeout="5"><Speak>Press 1</Speak></Gather></Response>',
+          },
+        ],
+        tests: [{ path: "/answer/x", event: { Event: "StartApp" }, expect: { match: true } }],
+      },
+    ],
+  );
+  const failure = results[1]?.failures[0];
+  assert.equal(failure?.message, "the reply is not valid Vobiz XML");
+  assert.match(JSON.stringify(failure?.actual), /no attribute \\"timeout\\": .*executionTimeout/);
+});
