@@ -30,6 +30,7 @@ import { createBreakers } from "./actions/circuit-breaker.ts";
 import { createDeadLetters } from "./actions/dead-letters.ts";
 import { adminDeadLetterRoutes } from "./http/routes/admin-dead-letter-routes.ts";
 import { apiCallsRoutes } from "./http/routes/api-calls-routes.ts";
+import { adminEventRoutes } from "./http/routes/admin-event-routes.ts";
 import { createCallStore } from "./calls/call-store.ts";
 import { createVobizClient } from "./calls/vobiz-client.ts";
 import { VERSION } from "./version.ts";
@@ -237,6 +238,11 @@ async function assemble(
           }
         }),
         adminDeadLetterRoutes({ adminToken: config.adminToken, deadLetters, actions: queues.actions }),
+        adminEventRoutes({
+          adminToken: config.adminToken,
+          redis: connections.command,
+          prefix: config.redisPrefix,
+        }),
         apiCallsRoutes({
           adminToken: config.adminToken,
           publicUrl: config.publicUrl,

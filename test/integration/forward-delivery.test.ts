@@ -302,3 +302,51 @@ test("a destination that is down does not hold up the others", async () => {
     "ten failures in a row opened the host's breaker",
   );
 });
+
+test("GET /admin/events lists traces newest first with filters and cursor pages; /admin/events/:id shows every attempt", async () => {
+  const id = await send("flaky");
+  await settled(id, "flaky", "delivered");
+  const one = (await (await admin(`/admin/events/${id}`)).json()) as {
+    status: string;
+    type: string;
+    matches: Array<{ id: string }>;
+    actions: Array<{ rule: string; state: string; attempts: Array<{ status: number }> }>;
+    payload: Record<string, string>;
+  };
+  assert.equal(one.status, "ok");
+  assert.equal(one.type, "Hangup");
+  assert.equal(one.payload.Scenario, "flaky");
+  assert.deepEqual(
+    one.matches.map((m) => m.id),
+    ["flaky"],
+  );
+  assert.equal(one.actions[0]?.state, "delivered");
+  assert.ok((one.actions[0]?.attempts.length ?? 0) >= 1);
+
+  const failed = (await (await admin("/admin/events?status=failed&limit=200")).json()) as {
+    items: Array<{ id: string; status: string }>;
+  };
+  assert.ok(failed.items.length > 0 && failed.items.every((item) => item.status === "failed"));
+  const byRule = (await (await admin("/admin/events?rule=bad-request")).json()) as {
+    items: Array<{ matches: Array<{ id: string }> }>;
+  };
+  assert.ok(byRule.items.length === 1 && byRule.items[0]?.matches.some((m) => m.id === "bad-request"));
+
+  const seen: string[] = [];
+  let cursor: string | null = "";
+  while (cursor !== null) {
+    const page = (await (
+      await admin(`/admin/events?limit=5${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`)
+    ).json()) as {
+      items: Array<{ id: string }>;
+      next: string | null;
+    };
+    seen.push(...page.items.map((item) => item.id));
+    cursor = page.next;
+  }
+  assert.equal(new Set(seen).size, seen.length, "no event twice");
+  assert.deepEqual(seen, [...seen].sort().reverse(), "newest first");
+  assert.equal(seen[0], id);
+  assert.equal((await admin("/admin/events/evt_nope")).status, 404);
+  assert.equal((await admin("/admin/events?status=weird")).status, 400);
+});

@@ -1,0 +1,96 @@
+/**
+ * Events (SPEC §7): `GET /admin/events` (newest first; filters `type`, `CallUUID`, `status`, `rule`,
+ * `since`; cursor pages) and `GET /admin/events/:id` (the whole trace). Reads the time index and the
+ * traces; a page reads at most a few hundred traces however selective the filters are, and says where
+ * to go on with `next`.
+ */
+import Router from "@koa/router";
+import type { Redis } from "ioredis";
+import { AppError } from "../../errors.ts";
+import { eventView, type EventView } from "../../events/event-view.ts";
+import { traceKeys } from "../../events/trace-keys.ts";
+import { adminAuth } from "../middleware/admin-auth.ts";
+import type { RequestState } from "../middleware/request-context.ts";
+
+export interface AdminEventDeps {
+  adminToken: string;
+  redis: Redis;
+  prefix: string;
+}
+
+const text = (value: unknown): string | undefined =>
+  typeof value === "string" && value !== "" ? value : undefined;
+
+export function adminEventRoutes(deps: AdminEventDeps): Router<RequestState> {
+  const keys = traceKeys(deps.prefix);
+  const router = new Router<RequestState>({ prefix: "/admin/events" });
+  router.use(adminAuth(deps.adminToken));
+
+  router.get("/", async (ctx) => {
+    const limit = Math.min(Math.max(Number(ctx.query.limit ?? 50) || 50, 1), 200);
+    const type = text(ctx.query.type)?.toLowerCase();
+    const callUuid = text(ctx.query.CallUUID);
+    const status = text(ctx.query.status);
+    const rule = text(ctx.query.rule);
+    const since = text(ctx.query.since);
+    if (status !== undefined && !["ok", "failed", "pending"].includes(status)) {
+      throw new AppError("ADMIN_BODY_INVALID", '"status" must be ok, failed or pending');
+    }
+    const sinceMs = since === undefined ? "-inf" : Date.parse(since);
+    if (Number.isNaN(sinceMs)) throw new AppError("ADMIN_BODY_INVALID", '"since" must be an ISO 8601 time');
+    // the cursor is "<score>:<id>" of the last event read; ties (same millisecond) are ordered by id
+    const [cursorScore, cursorId] = (text(ctx.query.cursor) ?? "").split(":");
+    let max = cursorScore === undefined || cursorScore === "" ? "+inf" : cursorScore;
+    let after = cursorId;
+    const items: EventView[] = [];
+    let read = 0;
+    let last: string | undefined;
+    let exhausted = false;
+    while (items.length < limit && read < 1000 && !exhausted) {
+      const flat = await deps.redis.zrevrangebyscore(keys.index, max, sinceMs, "WITHSCORES", "LIMIT", 0, 100);
+      const page: Array<[string, string]> = [];
+      for (let i = 0; i < flat.length; i += 2) page.push([flat[i] ?? "", flat[i + 1] ?? ""]);
+      const fresh = page.filter(([id, score]) => !(score === max && after !== undefined && id >= after));
+      exhausted = page.length < 100;
+      if (fresh.length === 0) {
+        if (page.length < 100) break;
+        max = `(${max}`; // over 100 events in the cursor's millisecond: go on past it
+        after = undefined;
+        continue;
+      }
+      const pipeline = deps.redis.pipeline();
+      for (const [id] of fresh) pipeline.hgetall(keys.trace(id));
+      const traces = (await pipeline.exec()) ?? [];
+      for (const [index, [id, score]] of fresh.entries()) {
+        read += 1;
+        max = score;
+        after = id;
+        last = `${score}:${id}`;
+        const trace = traces[index]?.[1] as Record<string, string> | undefined;
+        if (trace === undefined || Object.keys(trace).length === 0) continue;
+        const view = eventView(id, trace);
+        if (type !== undefined && view.type?.toLowerCase() !== type) continue;
+        if (status !== undefined && view.status !== status) continue;
+        if (callUuid !== undefined && (view.payload as Record<string, unknown> | null)?.CallUUID !== callUuid)
+          continue;
+        if (rule !== undefined && !(view.matches as Array<{ id: string }>).some((match) => match.id === rule))
+          continue;
+        items.push(view);
+        if (items.length === limit) {
+          exhausted = index === fresh.length - 1 && exhausted;
+          break;
+        }
+      }
+    }
+    ctx.body = { items, next: exhausted && items.length < limit ? null : (last ?? null) };
+  });
+
+  router.get("/:id", async (ctx) => {
+    const id = ctx.params.id ?? "";
+    const trace = await deps.redis.hgetall(keys.trace(id));
+    if (Object.keys(trace).length === 0)
+      throw new AppError("NOT_FOUND", `No event "${id}" (traces are kept for EVENT_RETENTION).`);
+    ctx.body = eventView(id, trace);
+  });
+  return router;
+}
