@@ -23,7 +23,7 @@ import { createRulesetReloader, rulesetInvalid } from "./rules/ruleset-reloader.
 import { createFleetReload } from "./rules/fleet-reload.ts";
 import { watchRules } from "./rules/watch-rules.ts";
 import { adminRulesRoutes } from "./http/routes/admin-rules-routes.ts";
-import { createAnswerer, type AnswerReply } from "./answer/answer-request.ts";
+import { createAnswerer } from "./answer/answer-request.ts";
 import { createAnswerJournal } from "./answer/answer-journal.ts";
 import { createActionExecutor } from "./workers/execute-action.ts";
 import { createBreakers } from "./actions/circuit-breaker.ts";
@@ -181,22 +181,12 @@ async function assemble(
     journal.start();
     stack.push({ name: "answer journal", close: () => journal.close() });
     void journal.replay().catch((error: unknown) => log.warn({ err: error }, "journal replay failed"));
-    const answerTraces = createTraceStore(connections.command, config.redisPrefix);
     const answer = {
       reply,
       budgetMs: config.answerBudgetMs,
-      async store(event: IncomingEvent, answered: AnswerReply): Promise<IngestResult | "journaled"> {
+      async store(event: IncomingEvent): Promise<IngestResult | "journaled"> {
         try {
           const result = await ingest(event);
-          if (!result.duplicate) {
-            const summary = {
-              outcome: answered.outcome,
-              rule: answered.rule,
-              reason: answered.reason,
-              error: answered.error,
-            };
-            answerTraces.update(result.id, { answer: JSON.stringify(summary) }).catch(() => undefined);
-          }
           return result;
         } catch (error) {
           if (!isAppError(error) || error.code !== "QUEUE_UNAVAILABLE") throw error;

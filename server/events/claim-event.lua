@@ -9,6 +9,7 @@
 -- ARGV[5] retention of traces (ms)   ARGV[6] "1" when the request carried a verified nonce
 -- ARGV[7] job data (JSON)   ARGV[8] job opts (JSON)   ARGV[9] event type   ARGV[10] request id
 -- ARGV[11] the event as the trace keeps it when it differs from the job data (secrets redacted), or ""
+-- ARGV[12] the /answer reply's outcome for the trace (JSON), or ""
 -- Returns {"replayed"} | {"duplicate", first id} | {"stored", id}.
 
 -- @bull-add-job
@@ -30,6 +31,7 @@ if hasNonce then redis.call("SET", KEYS[2], ARGV[2], "EX", ARGV[4], "NX") end
 local event = ARGV[7]
 if ARGV[11] ~= "" then event = ARGV[11] end
 redis.call("HSET", KEYS[4], "event", event, "type", ARGV[9], "requestId", ARGV[10], "state", "received")
+if ARGV[12] ~= "" then redis.call("HSET", KEYS[4], "answer", ARGV[12]) end
 redis.call("PEXPIRE", KEYS[4], ARGV[5])
 redis.call("ZADD", KEYS[3], ARGV[3], ARGV[1])
 return {"stored", ARGV[1]}

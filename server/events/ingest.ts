@@ -37,6 +37,8 @@ export interface IncomingEvent {
   /** given when the id and receive time were assigned before storing (the answer path, the journal) */
   id?: string;
   receivedAt?: string;
+  /** the /answer reply's outcome, recorded in the trace (JSON) */
+  answer?: string;
 }
 
 export interface IngestResult {
@@ -117,6 +119,7 @@ export function createIngest(deps: IngestDeps): Ingest {
         type,
         event.requestId,
         traced,
+        event.answer ?? "",
       );
     } catch (error) {
       throw unavailable(error);

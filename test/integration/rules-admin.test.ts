@@ -140,6 +140,15 @@ test("an /answer request is answered from the rules, in process", async () => {
   assert.equal(response.status, 200);
   assert.match(response.headers.get("content-type") ?? "", /^application\/xml/);
   assert.equal(await response.text(), "<Response><Speak>Hello 919876543210</Speak></Response>");
+  const listed = (await (await admin(a, "/admin/events?limit=1&type=StartApp")).json()) as {
+    items: Array<{ answer: unknown; path: string }>;
+  };
+  assert.equal(listed.items[0]?.path, "/answer/main");
+  assert.deepEqual(
+    listed.items[0]?.answer,
+    { outcome: "rule", rule: "greeting" },
+    "the trace records the reply's outcome",
+  );
 });
 
 test("POST /admin/evaluate explains the decision and renders the forward, storing and sending nothing", async () => {

@@ -9,7 +9,7 @@ import type { Ingest, IngestResult, IncomingEvent } from "../../events/ingest.ts
 import { LIMITS, bodyKind, parseBody, parseForm, type Payload } from "../../events/parse-payload.ts";
 import { labelled, typeLabel, type Metrics } from "../../metrics.ts";
 import { signatureBaseUrl, verifySignature } from "../../signatures/vobiz-signature.ts";
-import type { AnswerReply, Answerer } from "../../answer/answer-request.ts";
+import type { Answerer } from "../../answer/answer-request.ts";
 import { resolveEventType } from "../../events/event-type.ts";
 import { newEventId } from "../../ids.ts";
 import type { RequestState } from "../middleware/request-context.ts";
@@ -22,7 +22,7 @@ export interface IngestRouteDeps {
   /** the /answer path: the reply, built in process, and storing the event (journaled when Redis is away) */
   answer: {
     reply: Answerer;
-    store(event: IncomingEvent, reply: AnswerReply): Promise<IngestResult | "journaled">;
+    store(event: IncomingEvent): Promise<IngestResult | "journaled">;
     budgetMs: number;
   };
 }
@@ -65,7 +65,13 @@ async function answer(
     payload: event.payload,
     receivedAt: event.receivedAt,
   });
-  const stored = deps.answer.store(event, reply);
+  event.answer = JSON.stringify({
+    outcome: reply.outcome,
+    rule: reply.rule,
+    reason: reply.reason,
+    error: reply.error,
+  });
+  const stored = deps.answer.store(event);
   const wait = Math.max(0, Math.min(STORE_WAIT_MS, deps.answer.budgetMs - (performance.now() - started)));
   let timer: NodeJS.Timeout | undefined;
   const settled = await Promise.race([
