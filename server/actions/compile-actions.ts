@@ -247,7 +247,7 @@ export function compileActions(
           spec: action,
           render: (input) => ({
             type: "respond",
-            xml: render(template, { ...templateContext(input), ...action.vars }),
+            xml: render(template, templateContext(input, action.vars)),
             template: action.template,
           }),
         };

@@ -4,6 +4,7 @@
  * the dry run) a secret renders as `[secret NAME]`, so rendered output can be shown and stored safely.
  */
 import type { EventContext } from "../events/build-context.ts";
+import { mergeData } from "../events/merge-data.ts";
 import type { Payload } from "../events/parse-payload.ts";
 
 export interface RenderInput {
@@ -22,11 +23,14 @@ const placeholders: Readonly<Record<string, string>> = new Proxy(
   { get: (_, name) => (typeof name === "string" ? `[secret ${name}]` : undefined), has: () => true },
 );
 
-export function templateContext(input: RenderInput): Record<string, unknown> {
-  return {
-    ...input.context,
-    meta: { ...input.context.meta, attempt: input.attempt ?? 1 },
+/** `vars` (a respond action's) are merged in the same copy: this runs for every rendered template. */
+export function templateContext(
+  input: RenderInput,
+  vars?: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  return mergeData(input.context, vars, {
+    meta: mergeData(input.context.meta, { attempt: input.attempt ?? 1 }),
     secrets: input.secrets ?? placeholders,
     rule: input.rule,
-  };
+  });
 }

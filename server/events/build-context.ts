@@ -3,6 +3,7 @@
  * the payload has no field of that name, and `meta`. Pure.
  */
 import { resolveEventType } from "./event-type.ts";
+import { mergeData } from "./merge-data.ts";
 import type { Payload } from "./parse-payload.ts";
 import { toE164 } from "./phone-number.ts";
 
@@ -86,5 +87,5 @@ export function buildContext(input: ContextInput, options: ContextOptions): Even
     scope: scopeOf(input, options.accountId),
     public_url: options.publicUrl,
   };
-  return { ...payload, ...computed, meta };
+  return mergeData(payload, computed, { meta });
 }
