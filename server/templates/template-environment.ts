@@ -5,7 +5,19 @@
  */
 import nunjucks from "nunjucks";
 import { toE164 } from "../events/phone-number.ts";
+import { readPaths, rememberRenders } from "./remember-renders.ts";
 import { prepareSource, type TemplateKind } from "./template-source.ts";
+
+/** How templates are written: `<<expr>>` variables, `{% %}` blocks, `{# #}` comments. */
+const SYNTAX = {
+  trimBlocks: true,
+  lstripBlocks: true,
+  tags: { variableStart: "<<", variableEnd: ">>", commentStart: "{#", commentEnd: "#}" },
+};
+
+/** nunjucks keeps a template's (prepared) source as `tmplStr` */
+const sourceOf = (template: nunjucks.Template): string =>
+  (template as unknown as { tmplStr: string }).tmplStr;
 
 export interface CompiledTemplate {
   name: string;
@@ -69,9 +81,7 @@ export function createTemplateEnvironment(
       env = new nunjucks.Environment(memoryLoader(sources, kind), {
         autoescape: kind === "xml",
         throwOnUndefined: true,
-        trimBlocks: true,
-        lstripBlocks: true,
-        tags: { variableStart: "<<", variableEnd: ">>", commentStart: "{#", commentEnd: "#}" },
+        ...SYNTAX,
       });
       for (const [name, filter] of Object.entries(FILTERS)) env.addFilter(name, filter);
       env.addFilter("e164", (value: unknown, country?: string) =>
@@ -81,11 +91,12 @@ export function createTemplateEnvironment(
     }
     return env;
   };
-  const wrap = (template: nunjucks.Template, name: string, kind: TemplateKind): CompiledTemplate => ({
-    name,
-    kind,
-    render: (context) => template.render(context),
-  });
+  const wrap = (template: nunjucks.Template, name: string, kind: TemplateKind): CompiledTemplate => {
+    const render = (context: object): string => template.render(context);
+    // XML replies are rendered while a caller waits; most read nothing from the call, so reuse them
+    const paths = kind === "xml" ? readPaths(sourceOf(template), SYNTAX) : undefined;
+    return { name, kind, render: paths === undefined ? render : rememberRenders(render, paths) };
+  };
   const files = new Map<string, CompiledTemplate>();
   return {
     has: (name) => sources.has(name),

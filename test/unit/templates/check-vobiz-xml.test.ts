@@ -1,7 +1,7 @@
 /** Table-driven from reference/vobiz-platform.md §2: what Vobiz accepts and what it refuses, and why. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { checkVobizXml } from "../../../server/templates/check-vobiz-xml.ts";
+import { checkVobizXml, rememberingXmlCheck } from "../../../server/templates/check-vobiz-xml.ts";
 
 const VALID: Array<[string, string]> = [
   ["an empty Response", "<Response/>"],
@@ -98,4 +98,13 @@ test("problems say where: the element path", () => {
     "<Response><Speak>a</Speak><Gather><Speak>b</Speak><Say>c</Say></Gather></Response>",
   );
   assert.equal(problem?.at, "Response/Gather[1]/Say[1]");
+});
+
+test("the remembering check gives the same verdicts as the check, every time it is asked", () => {
+  const check = rememberingXmlCheck(2);
+  const valid = VALID.map(([, xml]) => xml);
+  const invalid = INVALID.map(([, xml]) => xml);
+  for (let pass = 0; pass < 3; pass += 1) {
+    for (const xml of [...valid, ...invalid]) assert.deepEqual(check(xml), checkVobizXml(xml));
+  }
 });
