@@ -5,14 +5,14 @@
  * invalid reply, or a reply not ready within ANSWER_BUDGET gets the fallback instead (the rule file's own
  * `fallback`, else templates/fallback.xml): the caller is never left in silence.
  */
-import { templateContext } from "../actions/render-context.ts";
+import { templateContext, type RenderInput } from "../actions/render-context.ts";
 import { buildContext, type ContextOptions } from "../events/build-context.ts";
 import type { Payload } from "../events/parse-payload.ts";
 import type { Logger } from "../logger.ts";
 import { evaluateRules } from "../rules/evaluate-rules.ts";
 import type { LoadedRuleset } from "../rules/load-ruleset.ts";
 import type { RuleRegistry } from "../rules/rule-registry.ts";
-import { checkVobizXml } from "../templates/check-vobiz-xml.ts";
+import { rememberingXmlCheck } from "../templates/check-vobiz-xml.ts";
 import { ReplyError, chooseReply, type Reply } from "./choose-reply.ts";
 
 /** Said when even the fallback template cannot be rendered. */
@@ -40,35 +40,56 @@ export interface AnswerReply {
 
 export type Answerer = (input: AnswerInput) => AnswerReply;
 
+interface FallbackInput {
+  log: Logger;
+  loaded: LoadedRuleset;
+  render: Omit<RenderInput, "rule">;
+  input: AnswerInput;
+}
+
+/** The fallback reply: the rule file's own `fallback`, else templates/fallback.xml, else the last resort. */
+function fallbackReply(at: FallbackInput, reason: string, error: string, file?: string): AnswerReply {
+  at.log.error(
+    { eventId: at.input.id, path: at.input.path, reason, error },
+    "the answer reply failed; sent the fallback",
+  );
+  const template =
+    (file === undefined ? undefined : at.loaded.fileFallbacks.get(file)) ?? at.loaded.fallbackReply;
+  try {
+    const xml = template
+      ? template.render(templateContext({ ...at.render, rule: { id: "fallback", description: undefined } }))
+      : LAST_RESORT_REPLY;
+    return { xml, outcome: "fallback", reason, error };
+  } catch {
+    return { xml: LAST_RESORT_REPLY, outcome: "fallback", reason, error };
+  }
+}
+
 export function createAnswerer(deps: {
   registry: RuleRegistry<LoadedRuleset>;
   context: ContextOptions;
   budgetMs: number;
   log: Logger;
 }): Answerer {
+  const checkXml = rememberingXmlCheck();
   return (input) => {
     const started = performance.now();
     const current = deps.registry.current;
     if (current === undefined) return { xml: LAST_RESORT_REPLY, outcome: "fallback", reason: "no_ruleset" };
     const loaded = current.ruleset;
-    const context = buildContext({ ...input, route: "answer" }, deps.context);
+    const context = buildContext(
+      {
+        id: input.id,
+        route: "answer",
+        path: input.path,
+        query: input.query,
+        payload: input.payload,
+        receivedAt: input.receivedAt,
+      },
+      deps.context,
+    );
     const render = { context, payload: input.payload };
-    const fallback = (reason: string, error: string, file?: string): AnswerReply => {
-      deps.log.error(
-        { eventId: input.id, path: input.path, reason, error },
-        "the answer reply failed; sent the fallback",
-      );
-      const template =
-        (file === undefined ? undefined : loaded.fileFallbacks.get(file)) ?? loaded.fallbackReply;
-      try {
-        const xml = template
-          ? template.render(templateContext({ ...render, rule: { id: "fallback", description: undefined } }))
-          : LAST_RESORT_REPLY;
-        return { xml, outcome: "fallback", reason, error };
-      } catch {
-        return { xml: LAST_RESORT_REPLY, outcome: "fallback", reason, error };
-      }
-    };
+    const at: FallbackInput = { log: deps.log, loaded, render, input };
     let reply: Reply;
     let file: string | undefined;
     try {
@@ -76,30 +97,34 @@ export function createAnswerer(deps: {
       reply = chooseReply(evaluation.matched, render, loaded.defaultReply);
       file = evaluation.matched.find((rule) => rule.id === reply?.rule)?.file;
     } catch (error) {
-      return fallback(
+      return fallbackReply(
+        at,
         "template_error",
         (error as Error).message,
         error instanceof ReplyError ? error.file : undefined,
       );
     }
     if (reply.source !== "empty") {
-      const problems = checkVobizXml(reply.xml);
+      const problems = checkXml(reply.xml);
       if (problems.length > 0) {
-        return fallback("invalid_xml", problems.map((p) => `${p.at}: ${p.message}`).join("; "), file);
+        return fallbackReply(
+          at,
+          "invalid_xml",
+          problems.map((p) => `${p.at}: ${p.message}`).join("; "),
+          file,
+        );
       }
     }
     const elapsed = performance.now() - started;
     if (elapsed > deps.budgetMs)
-      return fallback(
+      return fallbackReply(
+        at,
         "budget",
         `the reply took ${Math.round(elapsed)} ms; ANSWER_BUDGET is ${deps.budgetMs} ms`,
         file,
       );
-    return {
-      xml: reply.xml,
-      outcome: reply.source,
-      ...(reply.rule ? { rule: reply.rule } : {}),
-      ignored: reply.ignored,
-    };
+    const answered: AnswerReply = { xml: reply.xml, outcome: reply.source, ignored: reply.ignored };
+    if (reply.rule) answered.rule = reply.rule;
+    return answered;
   };
 }

@@ -34,7 +34,7 @@ export class ReplyError extends Error {
 
 export function chooseReply(
   matched: readonly CompiledRule[],
-  input: Omit<RenderInput, "rule">,
+  input: Pick<RenderInput, "context" | "payload">,
   defaultReply: CompiledTemplate | undefined,
 ): Reply {
   if (!expectsXml(input.context.meta.type)) return { xml: EMPTY_RESPONSE, source: "empty", ignored: [] };
@@ -50,7 +50,8 @@ export function chooseReply(
   const action = first.compiled.find((candidate) => candidate.type === "respond");
   try {
     const rendered = action?.render({
-      ...input,
+      context: input.context,
+      payload: input.payload,
       rule: { id: first.id, description: first.description },
     }) as RenderedRespond;
     return { xml: rendered.xml, source: "rule", rule: first.id, ignored };

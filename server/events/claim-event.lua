@@ -30,8 +30,12 @@ redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[4])
 if hasNonce then redis.call("SET", KEYS[2], ARGV[2], "EX", ARGV[4], "NX") end
 local event = ARGV[7]
 if ARGV[11] ~= "" then event = ARGV[11] end
-redis.call("HSET", KEYS[4], "event", event, "type", ARGV[9], "requestId", ARGV[10], "state", "received")
-if ARGV[12] ~= "" then redis.call("HSET", KEYS[4], "answer", ARGV[12]) end
+if ARGV[12] == "" then
+  redis.call("HSET", KEYS[4], "event", event, "type", ARGV[9], "requestId", ARGV[10], "state", "received")
+else
+  redis.call("HSET", KEYS[4], "event", event, "type", ARGV[9], "requestId", ARGV[10], "state", "received",
+    "answer", ARGV[12])
+end
 redis.call("PEXPIRE", KEYS[4], ARGV[5])
 redis.call("ZADD", KEYS[3], ARGV[3], ARGV[1])
 return {"stored", ARGV[1]}

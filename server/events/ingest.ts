@@ -80,7 +80,8 @@ export function createIngest(deps: IngestDeps): Ingest {
     const receivedAt = event.receivedAt === undefined ? new Date() : new Date(event.receivedAt);
     const type = resolveEventType(event.payload);
     const hash = digest("sha256", `${event.method}\n${event.url}\n${event.raw}`, "base64url");
-    const { family, nonce, ...verification } = event.verification;
+    const { family, nonce, result, scheme } = event.verification;
+    const verification: VerificationSummary = scheme === undefined ? { result } : { result, scheme };
     const id = event.id ?? newEventId(receivedAt.getTime());
     const job: EventJobData = {
       id,

@@ -22,8 +22,20 @@ export function needsRedaction(value: unknown, secretValues: ReadonlySet<string>
   if (typeof value === "string") return secretValues.has(value);
   if (Array.isArray(value)) return value.some((item) => needsRedaction(item, secretValues));
   if (value === null || typeof value !== "object") return false;
-  for (const [name, child] of Object.entries(value)) {
-    if (SECRET_NAME.test(name) || needsRedaction(child, secretValues)) return true;
+  for (const name of Object.keys(value)) {
+    if (secretName(name) || needsRedaction((value as Record<string, unknown>)[name], secretValues))
+      return true;
   }
   return false;
+}
+
+/** payloads repeat the same few field names: remember which are secret names */
+const secretNames = new Map<string, boolean>();
+function secretName(name: string): boolean {
+  let secret = secretNames.get(name);
+  if (secret === undefined) {
+    secret = SECRET_NAME.test(name);
+    if (secretNames.size < 10_000) secretNames.set(name, secret);
+  }
+  return secret;
 }

@@ -32,6 +32,14 @@ function scopeMatches(rule: CompiledRule, context: EventContext): boolean {
   return Object.entries(rule.scope).every(([key, value]) => scope[key as keyof typeof scope] === value);
 }
 
+function verdictOf(
+  rule: CompiledRule,
+  failed: RuleVerdict["failed"],
+  extra: Partial<RuleVerdict> = {},
+): RuleVerdict {
+  return { id: rule.id, matched: failed === undefined, ...(failed ? { failed } : {}), ...extra };
+}
+
 export function evaluateRules(
   ruleset: Ruleset,
   context: EventContext,
@@ -43,24 +51,22 @@ export function evaluateRules(
   const verdicts: RuleVerdict[] | undefined = options.explain ? [] : undefined;
   let stopBelow: number | undefined;
   const groupsTaken = new Set<string>();
+  // no closure per rule: this loop runs for every event
   for (const rule of ruleset.candidates(type.toLowerCase())) {
-    const verdict = (failed: RuleVerdict["failed"], extra: Partial<RuleVerdict> = {}): void => {
-      verdicts?.push({ id: rule.id, matched: failed === undefined, ...(failed ? { failed } : {}), ...extra });
-    };
     if (stopBelow !== undefined && rule.priority < stopBelow) {
-      verdict("stopped");
+      verdicts?.push(verdictOf(rule, "stopped"));
       continue;
     }
     if (!rule.on.some((name) => matchesEventName(name, type, context))) {
-      verdict("on");
+      verdicts?.push(verdictOf(rule, "on"));
       continue;
     }
     if (rule.matchPath && !rule.matchPath(context.meta.path)) {
-      verdict("path");
+      verdicts?.push(verdictOf(rule, "path"));
       continue;
     }
     if (!scopeMatches(rule, context)) {
-      verdict("scope");
+      verdicts?.push(verdictOf(rule, "scope"));
       continue;
     }
     let truthy: boolean;
@@ -68,24 +74,24 @@ export function evaluateRules(
       truthy = jsonLogic.truthy(applyLogic(rule.when, context));
     } catch (error) {
       errors.push({ id: rule.id, error: (error as Error).message });
-      verdict("error", { error: (error as Error).message });
+      verdicts?.push(verdictOf(rule, "error", { error: (error as Error).message }));
       continue;
     }
     const explanation = verdicts ? { when: explainLogic(rule.when, context) } : {};
     if (!truthy) {
-      verdict("when", explanation);
+      verdicts?.push(verdictOf(rule, "when", explanation));
       continue;
     }
     if (rule.group !== undefined) {
       // the callbacks hierarchy: the most specific level (the first in order) that accepts the event wins
       if (groupsTaken.has(rule.group)) {
-        verdict("superseded", explanation);
+        verdicts?.push(verdictOf(rule, "superseded", explanation));
         continue;
       }
       groupsTaken.add(rule.group);
     }
     matched.push(rule);
-    verdict(undefined, explanation);
+    verdicts?.push(verdictOf(rule, undefined, explanation));
     if (rule.stop) stopBelow = rule.priority;
   }
   return verdicts ? { matched, errors, verdicts } : { matched, errors };

@@ -53,6 +53,7 @@ async function answer(
   event: IncomingEvent,
   deps: IngestRouteDeps,
   started: number,
+  countReply: (outcome: string, reason: string) => void,
 ): Promise<{ type: string; outcome: string }> {
   const receivedAt = new Date();
   event.id = newEventId(receivedAt.getTime());
@@ -92,7 +93,7 @@ async function answer(
     if (settled.duplicate) deps.metrics.duplicates.inc({ route: "answer" });
     logReceived(ctx, settled, "answer");
   }
-  deps.metrics.answerReplies.inc({ outcome: reply.outcome, reason: reply.reason ?? "" });
+  countReply(reply.outcome, reply.reason ?? "");
   deps.metrics.answerLatency.observe((performance.now() - started) / 1000);
   ctx.type = "application/xml; charset=utf-8";
   ctx.body = reply.xml;
@@ -110,6 +111,7 @@ export function routeOf(path: string): "events" | "answer" | undefined {
 
 export function ingestRoutes(deps: IngestRouteDeps): Middleware<RequestState> {
   const countEvent = labelled(deps.metrics.eventsReceived);
+  const countReply = labelled(deps.metrics.answerReplies);
   const latency = {
     events: deps.metrics.ingestLatency.labels("events"),
     answer: deps.metrics.ingestLatency.labels("answer"),
@@ -131,7 +133,7 @@ export function ingestRoutes(deps: IngestRouteDeps): Middleware<RequestState> {
       const verification = verify(ctx, deps);
       const event = await readEvent(ctx, route, verification);
       if (route === "answer") {
-        const answered = await answer(ctx, event, deps, started);
+        const answered = await answer(ctx, event, deps, started, countReply);
         type = answered.type;
         outcome = answered.outcome;
         return;
@@ -142,7 +144,9 @@ export function ingestRoutes(deps: IngestRouteDeps): Middleware<RequestState> {
       if (result.duplicate) deps.metrics.duplicates.inc({ route });
       latency[route].observe((performance.now() - started) / 1000);
       logReceived(ctx, result, route);
-      ctx.body = { status: "received", id: result.id, ...(result.duplicate ? { duplicate: true } : {}) };
+      ctx.body = result.duplicate
+        ? { status: "received", id: result.id, duplicate: true }
+        : { status: "received", id: result.id };
     } catch (error) {
       if (isAppError(error) && error.code === "QUEUE_UNAVAILABLE") {
         outcome = "unavailable";
