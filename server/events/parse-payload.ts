@@ -1,7 +1,7 @@
 /**
  * Turns a request body (or a GET query string) into the event payload, within the limits of SPEC §2.
- * Pure. Objects are built with Object.fromEntries / JSON.parse, so `__proto__` and `constructor` stay
- * plain data and can never reach a prototype.
+ * Pure. Objects are built by JSON.parse, or with a `__proto__` name defined as an own property, so
+ * `__proto__` and `constructor` stay plain data and can never reach a prototype.
  */
 import { AppError } from "../errors.ts";
 
@@ -14,6 +14,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Which parser a Content-Type asks for; refuses other types and non-UTF-8 charsets. */
 export function bodyKind(contentType: string | undefined, hasBody: boolean): BodyKind {
+  if (contentType === "application/x-www-form-urlencoded") return "form"; // what Vobiz sends
   if (contentType === undefined || contentType.trim() === "") {
     if (!hasBody) return "none";
     throw new AppError("UNSUPPORTED_CONTENT_TYPE", "The body has no Content-Type; send form or JSON.");
@@ -70,33 +71,48 @@ export function payloadOf(event: { raw: string; contentType: string; method: str
  * name. A repeated name becomes an array of its values, in order. Values stay strings, as Vobiz sends them.
  */
 export function parseForm(text: string): Payload {
-  const fields = new Map<string, string | string[]>();
-  if (text === "") return {};
+  // a plain object filled directly (no Map and fromEntries: this runs for every event); a `__proto__` name
+  // is defined as an own property, so it stays data
+  const fields: Record<string, string | string[]> = {};
+  if (text === "") return fields;
   let count = 0;
-  for (const part of text.split("&")) {
-    if (part === "") continue;
-    count += 1;
-    if (count > LIMITS.fields) throw new AppError("TOO_MANY_FIELDS");
-    const equals = part.indexOf("=");
-    const name = decodeComponent(equals === -1 ? part : part.slice(0, equals));
-    const value = equals === -1 ? "" : decodeComponent(part.slice(equals + 1));
-    if (name === "")
-      throw new AppError("BODY_MALFORMED", "A form field has no name (a part starts with '=').");
-    if (name.length > LIMITS.nameLength) {
-      throw new AppError(
-        "FIELD_NAME_TOO_LONG",
-        `The field name '${name.slice(0, 40)}…' is over 256 characters.`,
-      );
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf("&", start);
+    if (end === -1) end = text.length;
+    if (end > start) {
+      count += 1;
+      if (count > LIMITS.fields) throw new AppError("TOO_MANY_FIELDS");
+      const equals = text.indexOf("=", start);
+      const named = equals === -1 || equals > end;
+      const name = decodeComponent(text.slice(start, named ? end : equals));
+      const value = named ? "" : decodeComponent(text.slice(equals + 1, end));
+      if (name === "")
+        throw new AppError("BODY_MALFORMED", "A form field has no name (a part starts with '=').");
+      if (name.length > LIMITS.nameLength) {
+        throw new AppError(
+          "FIELD_NAME_TOO_LONG",
+          `The field name '${name.slice(0, 40)}…' is over 256 characters.`,
+        );
+      }
+      const previous = Object.hasOwn(fields, name) ? fields[name] : undefined;
+      setField(fields, name, previous === undefined ? value : [previous, value].flat());
     }
-    const previous = fields.get(name);
-    if (previous === undefined) fields.set(name, value);
-    else fields.set(name, Array.isArray(previous) ? [...previous, value] : [previous, value]);
+    start = end + 1;
   }
-  return Object.fromEntries(fields);
+  return fields;
+}
+
+function setField(fields: Record<string, unknown>, name: string, value: unknown): void {
+  if (name === "__proto__") {
+    Object.defineProperty(fields, name, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    fields[name] = value;
+  }
 }
 
 function decodeComponent(text: string): string {
-  const plus = text.replace(/\+/g, " ");
+  const plus = text.includes("+") ? text.replace(/\+/g, " ") : text;
   if (!plus.includes("%")) return plus;
   try {
     return decodeURIComponent(plus);

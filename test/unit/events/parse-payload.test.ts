@@ -42,6 +42,17 @@ test("repeated form fields become an array, in order", () => {
   assert.deepEqual(parseForm("a=1&b=2&a=3&a=4"), { a: ["1", "3", "4"], b: "2" });
 });
 
+test("empty parts, bare names, '+' and escapes", () => {
+  assert.deepEqual(parseForm("&a&&b=&c=x+y%2B1&"), { a: "", b: "", c: "x y+1" });
+  assert.deepEqual(parseForm("a=b=c"), { a: "b=c" });
+});
+
+test("a repeated __proto__ stays plain data too", () => {
+  const form = parseForm("__proto__=x&__proto__=y");
+  assert.equal(Object.getPrototypeOf(form), Object.prototype);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(form, "__proto__")?.value, ["x", "y"]);
+});
+
 test("__proto__ and constructor stay plain data", () => {
   const form = parseForm("__proto__=x&constructor=y&polluted=no");
   assert.equal(Object.getPrototypeOf(form), Object.prototype);
