@@ -1,7 +1,6 @@
 import Koa, { type Middleware } from "koa";
 import type Router from "@koa/router";
 import type { Logger } from "./logger.ts";
-import { errorHandler } from "./http/middleware/error-handler.ts";
 import { requestContext, type RequestState } from "./http/middleware/request-context.ts";
 
 export interface AppDeps {
@@ -12,13 +11,12 @@ export interface AppDeps {
   routers: Router<RequestState>[];
 }
 
-/** Builds the Koa app: request context, then the one error middleware, then the routes. Never listens. */
+/** Builds the Koa app: the request context (which also answers errors), then the routes. Never listens. */
 export function buildApp(deps: AppDeps): Koa<RequestState> {
   const app = new Koa<RequestState>({ proxy: false });
-  app.silent = true; // errors are answered and logged by errorHandler; Koa's own printer stays quiet
+  app.silent = true; // errors are answered and logged by requestContext; Koa's own printer stays quiet
   app.on("error", (error: unknown) => deps.log.error({ err: error }, "unhandled koa error"));
   app.use(requestContext(deps.log));
-  app.use(errorHandler());
   for (const handler of deps.handlers ?? []) app.use(handler);
   for (const router of deps.routers) {
     app.use(router.routes());

@@ -1,31 +1,24 @@
-import type { Middleware } from "koa";
+import type { ParameterizedContext } from "koa";
 import { AppError, ERROR_CATALOGUE, isAppError } from "../../errors.ts";
 import type { RequestState } from "./request-context.ts";
 
 /**
- * The one error middleware: answers JSON {"code","message"} (plus "details" when the error is exposed),
- * and never leaks internals on a 500. Unknown routes become NOT_FOUND.
+ * How every error is answered (called by requestContext, the one middleware around every request):
+ * JSON {"code","message"} (plus the details when the error is exposed), never internals on a 500.
  */
-export function errorHandler(): Middleware<RequestState> {
-  return async (ctx, next) => {
-    try {
-      await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw new AppError("NOT_FOUND");
-    } catch (thrown) {
-      const error = toAppError(thrown);
-      if (error.status >= 500) {
-        ctx.state.log.error({ err: thrown, code: error.code }, "request failed");
-      }
-      ctx.status = error.status;
-      for (const [name, value] of Object.entries(error.headers ?? {})) ctx.set(name, value);
-      const body: Record<string, unknown> = {
-        code: error.code,
-        message: error.expose ? error.message : ERROR_CATALOGUE[error.code].message,
-      };
-      if (error.expose && error.details !== undefined) Object.assign(body, error.details);
-      ctx.body = body;
-    }
+export function answerError(ctx: ParameterizedContext<RequestState>, thrown: unknown): void {
+  const error = toAppError(thrown);
+  if (error.status >= 500) {
+    ctx.state.log.error({ err: thrown, code: error.code }, "request failed");
+  }
+  ctx.status = error.status;
+  for (const [name, value] of Object.entries(error.headers ?? {})) ctx.set(name, value);
+  const body: Record<string, unknown> = {
+    code: error.code,
+    message: error.expose ? error.message : ERROR_CATALOGUE[error.code].message,
   };
+  if (error.expose && error.details !== undefined) Object.assign(body, error.details);
+  ctx.body = body;
 }
 
 /** Koa and its libraries throw http-errors with `status`/`expose`; map those onto catalogue codes. */

@@ -1,6 +1,8 @@
 import type { Middleware } from "koa";
+import { AppError } from "../../errors.ts";
 import { newRequestId } from "../../ids.ts";
 import type { Logger } from "../../logger.ts";
+import { answerError } from "./error-handler.ts";
 
 /** What every request carries in ctx.state. */
 export interface RequestState {
@@ -26,8 +28,10 @@ class State implements RequestState {
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /**
- * Gives each request an id (a sane incoming X-Request-Id is kept), a child logger that carries it, and one
- * access line when it ends (debug for successes, info for refusals, error for failures).
+ * The one middleware around every request (one, not two: it runs for every event): gives each request an id
+ * (a sane incoming X-Request-Id is kept) and a child logger that carries it, answers every error with
+ * answerError (unknown routes become NOT_FOUND), and writes one access line when it ends (debug for
+ * successes, info for refusals, error for failures).
  */
 export function requestContext(log: Logger): Middleware<RequestState> {
   return async (ctx, next) => {
@@ -38,6 +42,9 @@ export function requestContext(log: Logger): Middleware<RequestState> {
     const started = performance.now();
     try {
       await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw new AppError("NOT_FOUND");
+    } catch (thrown) {
+      answerError(ctx, thrown);
     } finally {
       // Routes log their own line per event; the access line is for refusals and debugging.
       const level = ctx.status >= 500 ? "error" : ctx.status >= 400 ? "info" : "debug";

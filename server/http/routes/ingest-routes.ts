@@ -212,6 +212,7 @@ async function readEvent(
 
 /** Query parameters label events (scope, tenant); they are parsed leniently and never authorise. */
 function lenientQuery(querystring: string): Record<string, string | string[]> {
+  if (querystring === "") return {};
   const query = new Map<string, string | string[]>();
   let count = 0;
   for (const [name, value] of new URLSearchParams(querystring)) {
