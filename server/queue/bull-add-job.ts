@@ -14,6 +14,7 @@ import type Bull from "bull";
 
 const require = createRequire(import.meta.url);
 const addJobScript = require("bull/lib/scripts/addJob-6.js") as { content: string; keys: number };
+const backoffs = require("bull/lib/backoffs.js") as { normalize(backoff: unknown): unknown };
 
 const UNPACK_OPTS = "local opts = cmsgpack.unpack(ARGV[5])";
 if (!addJobScript.content.includes(UNPACK_OPTS) || addJobScript.keys !== 6) {
@@ -25,7 +26,7 @@ if (!addJobScript.content.includes(UNPACK_OPTS) || addJobScript.keys !== 6) {
 interface QueueInternals {
   keys: Record<string, string>;
   token: string;
-  defaultJobOptions: Bull.JobOptions;
+  defaultJobOptions: Bull.JobOptions | undefined;
 }
 
 export interface BullAddJob {
@@ -33,8 +34,10 @@ export interface BullAddJob {
   lua: string;
   /** bull's six addJob keys for this queue, to declare as the script's keys */
   keys: string[];
-  /** the opts JSON bull would store for a job */
+  /** the opts JSON bull would store for a job with the queue's default options */
   opts(jobId: string, timestamp: number): string;
+  /** the opts JSON bull's queue.add(data, options) would store (its setDefaultOpts, replayed) */
+  optsWith(options: Bull.JobOptions, jobId: string, timestamp: number): string;
 }
 
 function luaString(value: string): string {
@@ -43,7 +46,8 @@ function luaString(value: string): string {
 }
 
 export function bullAddJobFor(queue: Bull.Queue): BullAddJob {
-  const { keys: queueKeys, token, defaultJobOptions: defaults } = queue as unknown as QueueInternals;
+  const { keys: queueKeys, token } = queue as unknown as QueueInternals;
+  const defaults = (queue as unknown as QueueInternals).defaultJobOptions ?? {};
   const prefix = queueKeys[""] ?? "";
   const optsHead = JSON.stringify({ ...defaults, attempts: defaults.attempts ?? 1 }).slice(0, -1);
   return {
@@ -56,5 +60,13 @@ export function bullAddJobFor(queue: Bull.Queue): BullAddJob {
     keys: ["wait", "paused", "meta-paused", "id", "delayed", "priority"].map((name) => queueKeys[name] ?? ""),
     opts: (jobId, timestamp) =>
       `${optsHead},"jobId":${JSON.stringify(jobId)},"delay":0,"timestamp":${timestamp}}`,
+    optsWith(options, jobId, timestamp) {
+      const opts: Record<string, unknown> = { ...defaults, ...options, jobId };
+      opts.attempts = Math.trunc(Number(opts.attempts ?? 1)); // bull: parseInt of a number
+      opts.delay = Number(opts.delay ?? 0);
+      opts.timestamp ??= timestamp;
+      opts.backoff = backoffs.normalize(opts.backoff);
+      return JSON.stringify(opts);
+    },
   };
 }

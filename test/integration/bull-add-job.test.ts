@@ -59,3 +59,34 @@ test("a job added through our script is stored exactly as queue.add stores it", 
   assert.equal(job?.opts.attempts, EVENT_JOB_OPTIONS.attempts);
   assert.deepEqual(job?.opts.backoff, EVENT_JOB_OPTIONS.backoff);
 });
+
+test("options given per job (an action's attempts and backoff) are stored as queue.add stores them", async () => {
+  const options = {
+    attempts: 4,
+    backoff: { type: "switchboard", options: { kind: "fixed", delayMs: 10 } },
+    removeOnComplete: { age: 86_400, count: 10_000 },
+  };
+  const data = { id: "y" };
+  await queue.add(data, { ...options, jobId: "opts-via-bull" });
+  const bull = bullAddJobFor(queue);
+  const script = `${bull.lua}\nreturn bullAddJob({KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]}, ARGV[1], ARGV[2], ARGV[3], ARGV[4])`;
+  const now = Date.now();
+  await redis.eval(
+    script,
+    6,
+    ...bull.keys,
+    "opts-via-script",
+    JSON.stringify(data),
+    bull.optsWith(options, "opts-via-script", now),
+    now,
+  );
+  const viaBull = await queue.getJob("opts-via-bull");
+  const viaScript = await queue.getJob("opts-via-script");
+  const { jobId: id1, timestamp: t1, ...o1 } = viaBull?.opts as Record<string, unknown>;
+  const { jobId: id2, timestamp: t2, ...o2 } = viaScript?.opts as Record<string, unknown>;
+  assert.deepEqual([id1, id2], ["opts-via-bull", "opts-via-script"]);
+  assert.equal(t2, now);
+  assert.equal(typeof t1, "number");
+  assert.deepEqual(o2, o1);
+  assert.equal(o2.attempts, 4);
+});
