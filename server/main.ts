@@ -37,6 +37,7 @@ import { VERSION } from "./version.ts";
 import { createIngest, trimEventIndex, type IncomingEvent, type IngestResult } from "./events/ingest.ts";
 import { ingestRoutes } from "./http/routes/ingest-routes.ts";
 import { createEventProcessor } from "./workers/process-event.ts";
+import { createDispatch } from "./workers/dispatch-event.ts";
 import { createTraceStore } from "./events/trace-store.ts";
 
 export interface Service {
@@ -142,9 +143,8 @@ async function assemble(
   if (queues.eventsConsumer && queues.actionsConsumer) {
     const traces = createTraceStore(connections.worker, config.redisPrefix);
     const processEvent = createEventProcessor({
-      traces,
       registry,
-      actions: queues.actions,
+      dispatch: createDispatch(queues.actions, config.redisPrefix),
       context,
       metrics,
       calls,

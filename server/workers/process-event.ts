@@ -1,29 +1,29 @@
 /**
  * The event job (SPEC §4.2, §4.5): evaluates the ruleset for a stored event and adds one job per matched
- * action. The decision (ruleset version, matched rules, action jobs) is written to the trace before the
- * action jobs are added, and a retried job reuses it, so a retry keeps the version it was decided under
- * and adds the same jobs (same ids) again. Respond actions are the answer reply's business, not a job's.
+ * action. The decision (ruleset version, matched rules, actions) and the action jobs are written in one
+ * atomic script call, so a retried job finds either nothing (and decides) or everything: then the
+ * version it was decided under stands and no job is added again. Respond actions are the answer reply's
+ * business, not a job's.
  */
 import type { Job } from "bull";
 import type { ContextOptions } from "../events/build-context.ts";
 import { buildContext, scopeOf } from "../events/build-context.ts";
 import type { CallRecord, CallStore } from "../calls/call-store.ts";
 import { payloadOf } from "../events/parse-payload.ts";
-import type { TraceStore } from "../events/trace-store.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import { actionJobId, type ActionJobData, type EventJobData } from "../queue/job-types.ts";
-import type { ActionQueue } from "../queue/queues.ts";
 import { matchesEventName } from "../events/event-type.ts";
 import { evaluateRules } from "../rules/evaluate-rules.ts";
 import type { LoadedRuleset } from "../rules/load-ruleset.ts";
 import type { RuleRegistry } from "../rules/rule-registry.ts";
 import { jobOptionsFor } from "./action-job-options.ts";
+import type { DispatchEvent } from "./dispatch-event.ts";
 
 export interface ProcessEventDeps {
-  traces: TraceStore;
   registry: RuleRegistry<LoadedRuleset>;
-  actions: ActionQueue;
+  /** records the decision and adds the action jobs, atomically */
+  dispatch: DispatchEvent;
   context: ContextOptions;
   metrics: Metrics;
   /** calls placed through Switchboard: their per-call callback settings */
@@ -135,57 +135,51 @@ export function decide(
 
 export function createEventProcessor(deps: ProcessEventDeps): (job: Job<EventJobData>) => Promise<void> {
   return async (job) => {
-    const attempt = job.attemptsMade + 1;
-    const log = deps.log.child({
+    const fields = {
       eventId: job.data.id,
       jobId: job.id,
-      attempt: `${attempt} of ${job.opts.attempts ?? 1}`,
-    });
-    const stored = await deps.traces.field(job.data.id, "decision");
-    let matched: string[] | undefined;
-    let decision =
-      stored === undefined ? undefined : (JSON.parse(stored) as Pick<Decision, "ruleset" | "jobs">);
-    if (decision === undefined) {
-      const current = deps.registry.current;
-      if (current === undefined) throw new Error("no ruleset is loaded yet");
-      const callId = scopeOf({ ...job.data, payload: {} }, undefined).call;
-      const call = callId === null ? undefined : await deps.calls.get(callId);
-      const made = decide(job.data, current.ruleset, current.version, deps.context, call);
-      decision = made;
-      matched = made.matched.map((rule) => rule.id);
-      await deps.traces.update(job.data.id, {
-        decision: JSON.stringify({ ruleset: made.ruleset, jobs: made.jobs }),
-        ruleset: JSON.stringify(decision.ruleset),
+      attempt: `${job.attemptsMade + 1} of ${job.opts.attempts ?? 1}`,
+    };
+    const current = deps.registry.current;
+    if (current === undefined) throw new Error("no ruleset is loaded yet");
+    const callId = scopeOf({ ...job.data, payload: {} }, undefined).call;
+    const call = callId === null ? undefined : await deps.calls.get(callId);
+    const made = decide(job.data, current.ruleset, current.version, deps.context, call);
+    const dispatched = await deps.dispatch(
+      job.data.id,
+      {
+        ruleset: JSON.stringify(made.ruleset),
         matches: JSON.stringify(made.matched),
         actions: JSON.stringify(made.actions),
-        state: "evaluated",
-      });
-      for (const rule of made.matched) deps.metrics.ruleMatches.inc({ rule: rule.id });
-      for (const error of made.errors)
-        log.warn({ rule: error.id, error: error.error }, "a rule's condition failed; the rule did not match");
-    } else {
-      log.info(
-        { ruleset: decision.ruleset.hash },
-        "retry: reusing the decision made under its ruleset version",
+        state: "dispatched",
+        processedAt: new Date().toISOString(),
+      },
+      made.jobs.map((data) => {
+        const id = actionJobId(job.data.id, data.rule.id, data.actionIndex);
+        const actionJob: ActionJobData = Object.assign({ event: job.data }, data);
+        return { id, data: JSON.stringify(actionJob), options: jobOptionsFor(data.action) };
+      }),
+    );
+    if (!dispatched) {
+      deps.log.info(
+        fields,
+        "retry: the decision of an earlier attempt stands (its ruleset version and its action jobs)",
+      );
+      return;
+    }
+    for (const rule of made.matched) deps.metrics.ruleMatches.inc({ rule: rule.id });
+    for (const error of made.errors) {
+      deps.log.warn(
+        { ...fields, rule: error.id, error: error.error },
+        "a rule's condition failed; the rule did not match",
       );
     }
-    if (decision.jobs.length > 0) {
-      await deps.actions.addBulk(
-        decision.jobs.map((data) => ({
-          data: { ...data, event: job.data },
-          opts: {
-            ...jobOptionsFor(data.action),
-            jobId: actionJobId(job.data.id, data.rule.id, data.actionIndex),
-          },
-        })),
-      );
-    }
-    await deps.traces.update(job.data.id, { state: "dispatched", processedAt: new Date().toISOString() });
-    log.info(
+    deps.log.info(
       {
-        matched: matched ?? [...new Set(decision.jobs.map((data) => data.rule.id))],
-        actions: decision.jobs.length,
-        ruleset: decision.ruleset.hash.slice(0, 12),
+        ...fields,
+        matched: made.matched.map((rule) => rule.id),
+        actions: made.jobs.length,
+        ruleset: made.ruleset.hash.slice(0, 12),
       },
       "event evaluated",
     );

@@ -1,18 +1,19 @@
 /**
- * A retried event job keeps the ruleset version it was decided under (SPEC §4.5): its decision is in the
- * trace, and a retry after a reload re-adds the same action jobs instead of deciding again.
+ * A retried event job keeps the ruleset version it was decided under (SPEC §4.5): its decision and its
+ * action jobs were recorded together, so a retry after a reload changes neither.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import Bull, { type Job } from "bull";
 import { Redis } from "ioredis";
 import { createCallStore } from "../../server/calls/call-store.ts";
-import { createTraceStore, tracedEvent } from "../../server/events/trace-store.ts";
+import { tracedEvent } from "../../server/events/trace-store.ts";
 import { createLogger } from "../../server/logger.ts";
 import { createMetrics } from "../../server/metrics.ts";
 import { QUEUE_NAMES, type ActionJobData, type EventJobData } from "../../server/queue/job-types.ts";
 import { loadRuleset, type LoadedRuleset } from "../../server/rules/load-ruleset.ts";
 import { RuleRegistry } from "../../server/rules/rule-registry.ts";
+import { createDispatch } from "../../server/workers/dispatch-event.ts";
 import { createEventProcessor } from "../../server/workers/process-event.ts";
 import { startHttpSink } from "../helpers/http-sink.ts";
 import { TEST_CONTEXT, scratchRuleset } from "../helpers/rules.ts";
@@ -61,9 +62,8 @@ test("a retry after a reload reuses the decision, the version and the action job
   registry.swap(loaded.loaded, loaded.version);
 
   const processEvent = createEventProcessor({
-    traces: createTraceStore(redis, service.prefix),
     registry,
-    actions,
+    dispatch: createDispatch(actions, service.prefix),
     context: TEST_CONTEXT,
     metrics: createMetrics(),
     calls: createCallStore(redis, service.prefix, 60_000),
