@@ -36,7 +36,7 @@ import { createVobizClient } from "./calls/vobiz-client.ts";
 import { VERSION } from "./version.ts";
 import { createIngest, trimEventIndex, type IncomingEvent, type IngestResult } from "./events/ingest.ts";
 import { ingestRoutes } from "./http/routes/ingest-routes.ts";
-import { createEventProcessor } from "./workers/process-event.ts";
+import { createEventProcessor, inlineDecider } from "./workers/process-event.ts";
 import { createDispatch } from "./workers/dispatch-event.ts";
 import { createTraceStore } from "./events/trace-store.ts";
 
@@ -171,6 +171,9 @@ async function assemble(
     const ingest = createIngest({
       redis: connections.command,
       queue: queues.events,
+      actions: queues.actions,
+      // one process runs both: decide in the request path and save each event a job cycle (README "Roles")
+      decide: config.role === "all" ? inlineDecider({ registry, context, metrics, log }) : undefined,
       prefix: config.redisPrefix,
       retentionMs: config.eventRetentionMs,
       secretValues: secretValues(config),

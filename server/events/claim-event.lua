@@ -1,15 +1,20 @@
 -- Claims an incoming delivery and stores its job in one round trip (SPEC §2.1 replay, §2.2
 -- de-duplication and durability). Scripts run in isolation but keep the writes made before an error, so
--- the job is written first: if anything fails, either nothing was written (the caller answers 503 and the
--- sender retries) or the job is stored and at worst a retry is stored again. Never a lost event.
+-- the job (or the action jobs) is written first and the de-duplication record last: if anything fails,
+-- the caller answers 503, the sender retries, and the retry is stored (at worst a second time). Never a
+-- lost event.
 -- KEYS[1] de-dup key (hash of method, URL and body)   KEYS[2] nonce key
 -- KEYS[3] event index (zset by receive time; trimmed to the retention by trimEventIndex, not here)
--- KEYS[4] the new event's trace   KEYS[5..10] bull's addJob keys
+-- KEYS[4] the new event's trace   KEYS[5..10] bull's addJob keys of the events queue
+-- KEYS[11..16] bull's addJob keys of the actions queue
 -- ARGV[1] new event id   ARGV[2] delivery hash   ARGV[3] now (ms)   ARGV[4] de-dup/nonce ttl (s)
 -- ARGV[5] retention of traces (ms)   ARGV[6] "1" when the request carried a verified nonce
 -- ARGV[7] job data (JSON)   ARGV[8] job opts (JSON)   ARGV[9] event type   ARGV[10] request id
 -- ARGV[11] the event as the trace keeps it when it differs from the job data (secrets redacted), or ""
 -- ARGV[12] the /answer reply's outcome for the trace (JSON), or ""
+-- ARGV[13], when given: the event was decided in the request path. ARGV[13] = F, the number of trace
+-- fields recording the decision, ARGV[14 .. 13+2F] their name, value pairs, then three arguments per
+-- action job (id, data JSON, opts JSON); the action jobs are added instead of the event job.
 -- Returns {"replayed"} | {"duplicate", first id} | {"stored", id}.
 
 -- @bull-add-job
@@ -25,9 +30,17 @@ if existing then
   return {"duplicate", existing}
 end
 
-bullAddJob({KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]}, ARGV[1], ARGV[7], ARGV[8], ARGV[3])
-redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[4])
-if hasNonce then redis.call("SET", KEYS[2], ARGV[2], "EX", ARGV[4], "NX") end
+local decided = ARGV[13] ~= nil
+if decided then
+  local i = 14 + 2 * tonumber(ARGV[13])
+  while i <= #ARGV do
+    bullAddAction({KEYS[11], KEYS[12], KEYS[13], KEYS[14], KEYS[15], KEYS[16]}, ARGV[i], ARGV[i + 1], ARGV[i + 2],
+      ARGV[3])
+    i = i + 3
+  end
+else
+  bullAddJob({KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]}, ARGV[1], ARGV[7], ARGV[8], ARGV[3])
+end
 local event = ARGV[7]
 if ARGV[11] ~= "" then event = ARGV[11] end
 if ARGV[12] == "" then
@@ -36,6 +49,12 @@ else
   redis.call("HSET", KEYS[4], "event", event, "type", ARGV[9], "requestId", ARGV[10], "state", "received",
     "answer", ARGV[12])
 end
+if decided and tonumber(ARGV[13]) > 0 then
+  redis.call("HSET", KEYS[4], unpack(ARGV, 14, 13 + 2 * tonumber(ARGV[13])))
+end
 redis.call("PEXPIRE", KEYS[4], ARGV[5])
 redis.call("ZADD", KEYS[3], ARGV[3], ARGV[1])
+-- last: the de-duplication and nonce records say "stored", so they are written once everything else is
+redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[4])
+if hasNonce then redis.call("SET", KEYS[2], ARGV[2], "EX", ARGV[4], "NX") end
 return {"stored", ARGV[1]}

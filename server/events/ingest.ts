@@ -1,6 +1,7 @@
 /**
  * Stores an incoming delivery as an event in one atomic Lua round trip: replay check, de-duplication,
- * trace, index, and the Bull job itself (added under the event id, with bull's own script). Answers only
+ * trace, index, and the Bull job itself (added under the event id, with bull's own script); or, where this
+ * process decides events itself (ROLE=all), the decision and its action jobs instead of the event job. Answers only
  * once the job is in Redis; Redis trouble becomes QUEUE_UNAVAILABLE, never a silent loss.
  */
 import { hash as digest } from "node:crypto";
@@ -9,7 +10,7 @@ import type { Redis } from "ioredis";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { bullAddJobFor } from "../queue/bull-add-job.ts";
-import type { EventQueue } from "../queue/queues.ts";
+import type { ActionQueue, EventQueue } from "../queue/queues.ts";
 import type { EventJobData, VerificationSummary } from "../queue/job-types.ts";
 import type { NonceFamily } from "../signatures/vobiz-signature.ts";
 import { newEventId } from "../ids.ts";
@@ -17,6 +18,7 @@ import { resolveEventType } from "./event-type.ts";
 import type { Payload } from "./parse-payload.ts";
 import { needsRedaction, redactPayload } from "./redact-payload.ts";
 import { traceKeys } from "./trace-keys.ts";
+import type { DispatchPlan } from "../workers/process-event.ts";
 
 const CLAIM_SCRIPT = readFileSync(new URL("./claim-event.lua", import.meta.url), "utf8");
 const DEDUP_TTL_SECONDS = 24 * 3600;
@@ -53,6 +55,16 @@ export interface IngestResult {
 export interface IngestDeps {
   redis: Redis;
   queue: EventQueue;
+  /** the actions queue: where this process decides events itself, their action jobs are added here */
+  actions: ActionQueue;
+  /**
+   * Decides an event in the request path (ROLE=all): the claim script then records the decision and adds
+   * the action jobs instead of an event job. Undefined (or an undefined plan) leaves it to an event job.
+   */
+  decide?: {
+    plan(event: EventJobData, payload: Payload): DispatchPlan | undefined;
+    report(plan: DispatchPlan, fields: Record<string, unknown>): void;
+  };
   prefix: string;
   retentionMs: number;
   secretValues: ReadonlySet<string>;
@@ -65,16 +77,16 @@ export type Ingest = (event: IncomingEvent) => Promise<IngestResult>;
 
 export function createIngest(deps: IngestDeps): Ingest {
   const bull = bullAddJobFor(deps.queue);
+  const actions = bullAddJobFor(deps.actions, "bullAddAction");
   deps.redis.defineCommand("switchboardClaimEvent", {
-    numberOfKeys: 10,
-    lua: CLAIM_SCRIPT.replace("-- @bull-add-job", bull.lua),
+    numberOfKeys: 16,
+    lua: CLAIM_SCRIPT.replace("-- @bull-add-job", `${bull.lua}\n${actions.lua}`),
   });
   const keys = traceKeys(deps.prefix);
   const script = (
     deps.redis as unknown as Record<string, (...args: Array<string | number>) => Promise<ClaimReply>>
   ).switchboardClaimEvent;
   if (script === undefined) throw new Error("the claim script is not defined");
-  const claim = (...args: Array<string | number>): Promise<ClaimReply> => script.apply(deps.redis, args);
 
   return async (event) => {
     const receivedAt = event.receivedAt === undefined ? new Date() : new Date(event.receivedAt);
@@ -101,27 +113,38 @@ export function createIngest(deps: IngestDeps): Ingest {
       : "";
     const signed = family !== undefined && nonce !== undefined;
     const now = receivedAt.getTime();
+    const plan = deps.decide?.plan(job, event.payload);
+    const args: Array<string | number> = [
+      keys.dedup(hash),
+      signed ? keys.nonce(family, nonce) : keys.dedup(`${hash}:nonce`),
+      keys.index,
+      keys.trace(id),
+      ...bull.keys,
+      ...actions.keys,
+      id,
+      hash,
+      now,
+      DEDUP_TTL_SECONDS,
+      deps.retentionMs,
+      signed ? "1" : "0",
+      data,
+      bull.opts(id, now),
+      type,
+      event.requestId,
+      traced,
+      event.answer ?? "",
+    ];
+    if (plan !== undefined) {
+      const names = Object.keys(plan.fields);
+      args.push(names.length);
+      for (const name of names) args.push(name, plan.fields[name] ?? "");
+      for (const action of plan.jobs) {
+        args.push(action.id, action.data, actions.optsWith(action.options, action.id, now));
+      }
+    }
     let reply: ClaimReply;
     try {
-      reply = await claim(
-        keys.dedup(hash),
-        signed ? keys.nonce(family, nonce) : keys.dedup(`${hash}:nonce`),
-        keys.index,
-        keys.trace(id),
-        ...bull.keys,
-        id,
-        hash,
-        now,
-        DEDUP_TTL_SECONDS,
-        deps.retentionMs,
-        signed ? "1" : "0",
-        data,
-        bull.opts(id, now),
-        type,
-        event.requestId,
-        traced,
-        event.answer ?? "",
-      );
+      reply = await script.apply(deps.redis, args);
     } catch (error) {
       throw unavailable(error);
     }
@@ -133,6 +156,7 @@ export function createIngest(deps: IngestDeps): Ingest {
         );
         throw new AppError("SIGNATURE_REPLAYED");
       case "stored":
+        if (plan !== undefined) deps.decide?.report(plan, { eventId: id, decided: "in the request path" });
         return { id, type, duplicate: false, job, payload: event.payload };
       case "duplicate":
         return { id: reply[1], type, duplicate: true, job: { ...job, id: reply[1] }, payload: event.payload };

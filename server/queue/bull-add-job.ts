@@ -30,7 +30,7 @@ interface QueueInternals {
 }
 
 export interface BullAddJob {
-  /** Lua source defining `bullAddJob(KEYS, jobId, data, opts, timestamp)` for this queue */
+  /** Lua source defining `<name>(KEYS, jobId, data, opts, timestamp)` (default `bullAddJob`) for this queue */
   lua: string;
   /** bull's six addJob keys for this queue, to declare as the script's keys */
   keys: string[];
@@ -45,14 +45,15 @@ function luaString(value: string): string {
   return `"${value}"`;
 }
 
-export function bullAddJobFor(queue: Bull.Queue): BullAddJob {
+export function bullAddJobFor(queue: Bull.Queue, name = "bullAddJob"): BullAddJob {
+  if (!/^[A-Za-z]\w*$/.test(name)) throw new Error(`not a Lua function name: ${name}`);
   const { keys: queueKeys, token } = queue as unknown as QueueInternals;
   const defaults = (queue as unknown as QueueInternals).defaultJobOptions ?? {};
   const prefix = queueKeys[""] ?? "";
   const optsHead = JSON.stringify({ ...defaults, attempts: defaults.attempts ?? 1 }).slice(0, -1);
   return {
     lua: [
-      "local function bullAddJob(KEYS, jobId, data, opts, timestamp)",
+      `local function ${name}(KEYS, jobId, data, opts, timestamp)`,
       `  local ARGV = {${luaString(prefix)}, jobId, "__default__", data, opts, timestamp, "0", "0", "0", "LPUSH", ${luaString(token)}, "", "", ""}`,
       addJobScript.content.replace(UNPACK_OPTS, "local opts = ARGV[5]"),
       "end",

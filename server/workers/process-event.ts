@@ -9,7 +9,7 @@ import type { Job } from "bull";
 import type { ContextOptions } from "../events/build-context.ts";
 import { buildContext, scopeOf } from "../events/build-context.ts";
 import type { CallRecord, CallStore } from "../calls/call-store.ts";
-import { payloadOf } from "../events/parse-payload.ts";
+import { payloadOf, type Payload } from "../events/parse-payload.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import { actionJobId, type ActionJobData, type EventJobData } from "../queue/job-types.ts";
@@ -18,7 +18,7 @@ import { evaluateRules } from "../rules/evaluate-rules.ts";
 import type { LoadedRuleset } from "../rules/load-ruleset.ts";
 import type { RuleRegistry } from "../rules/rule-registry.ts";
 import { jobOptionsFor } from "./action-job-options.ts";
-import type { DispatchEvent } from "./dispatch-event.ts";
+import type { ActionJobToAdd, DispatchEvent } from "./dispatch-event.ts";
 
 export interface ProcessEventDeps {
   registry: RuleRegistry<LoadedRuleset>;
@@ -52,8 +52,8 @@ export function decide(
   version: ActionJobData["ruleset"],
   options: ContextOptions,
   call?: CallRecord,
+  payload: Payload = payloadOf(event),
 ): Decision {
-  const payload = payloadOf(event);
   const context = buildContext({ ...event, payload }, options);
   const evaluation = evaluateRules(loaded.ruleset, context);
   // a call placed through Switchboard with a status_url that accepts this event is the most specific
@@ -133,6 +133,79 @@ export function decide(
   return decision;
 }
 
+/** A decision as it is written: the trace fields that record it and the action jobs to add with them. */
+export interface DispatchPlan {
+  decision: Decision;
+  fields: Record<string, string>;
+  jobs: ActionJobToAdd[];
+}
+
+export function planDispatch(event: EventJobData, decision: Decision): DispatchPlan {
+  return {
+    decision,
+    fields: {
+      ruleset: JSON.stringify(decision.ruleset),
+      matches: JSON.stringify(decision.matched),
+      actions: JSON.stringify(decision.actions),
+      state: "dispatched",
+      processedAt: new Date().toISOString(),
+    },
+    jobs: decision.jobs.map((data) => {
+      const id = actionJobId(event.id, data.rule.id, data.actionIndex);
+      const actionJob: ActionJobData = Object.assign({ event }, data);
+      return { id, data: JSON.stringify(actionJob), options: jobOptionsFor(data.action) };
+    }),
+  };
+}
+
+/** Metrics and log lines for a decision once it is written. */
+export function reportDispatch(
+  decision: Decision,
+  fields: Record<string, unknown>,
+  deps: Pick<ProcessEventDeps, "metrics" | "log">,
+): void {
+  for (const rule of decision.matched) deps.metrics.ruleMatches.inc({ rule: rule.id });
+  for (const error of decision.errors) {
+    deps.log.warn(
+      { ...fields, rule: error.id, error: error.error },
+      "a rule's condition failed; the rule did not match",
+    );
+  }
+  deps.log.info(
+    {
+      ...fields,
+      matched: decision.matched.map((rule) => rule.id),
+      actions: decision.jobs.length,
+      ruleset: decision.ruleset.hash.slice(0, 12),
+    },
+    "event evaluated",
+  );
+}
+
+/**
+ * Deciding in the request path, where this process also runs the workers (ROLE=all): the ingest script
+ * then adds the action jobs and the decision instead of an event job, which saves a whole job cycle per
+ * event. Returns undefined, and the event job decides as usual, while no ruleset is loaded or when the
+ * event belongs to a call placed through Switchboard (its callback settings are read from Redis).
+ */
+export function inlineDecider(deps: Pick<ProcessEventDeps, "registry" | "context" | "metrics" | "log">): {
+  plan(event: EventJobData, payload: Payload): DispatchPlan | undefined;
+  report(plan: DispatchPlan, fields: Record<string, unknown>): void;
+} {
+  return {
+    plan(event, payload) {
+      const current = deps.registry.current;
+      if (current === undefined) return undefined;
+      if (scopeOf({ ...event, payload }, undefined).call !== null) return undefined;
+      return planDispatch(
+        event,
+        decide(event, current.ruleset, current.version, deps.context, undefined, payload),
+      );
+    },
+    report: (plan, fields) => reportDispatch(plan.decision, fields, deps),
+  };
+}
+
 export function createEventProcessor(deps: ProcessEventDeps): (job: Job<EventJobData>) => Promise<void> {
   return async (job) => {
     const fields = {
@@ -144,44 +217,17 @@ export function createEventProcessor(deps: ProcessEventDeps): (job: Job<EventJob
     if (current === undefined) throw new Error("no ruleset is loaded yet");
     const callId = scopeOf({ ...job.data, payload: {} }, undefined).call;
     const call = callId === null ? undefined : await deps.calls.get(callId);
-    const made = decide(job.data, current.ruleset, current.version, deps.context, call);
-    const dispatched = await deps.dispatch(
-      job.data.id,
-      {
-        ruleset: JSON.stringify(made.ruleset),
-        matches: JSON.stringify(made.matched),
-        actions: JSON.stringify(made.actions),
-        state: "dispatched",
-        processedAt: new Date().toISOString(),
-      },
-      made.jobs.map((data) => {
-        const id = actionJobId(job.data.id, data.rule.id, data.actionIndex);
-        const actionJob: ActionJobData = Object.assign({ event: job.data }, data);
-        return { id, data: JSON.stringify(actionJob), options: jobOptionsFor(data.action) };
-      }),
+    const plan = planDispatch(
+      job.data,
+      decide(job.data, current.ruleset, current.version, deps.context, call),
     );
-    if (!dispatched) {
+    if (!(await deps.dispatch(job.data.id, plan.fields, plan.jobs))) {
       deps.log.info(
         fields,
         "retry: the decision of an earlier attempt stands (its ruleset version and its action jobs)",
       );
       return;
     }
-    for (const rule of made.matched) deps.metrics.ruleMatches.inc({ rule: rule.id });
-    for (const error of made.errors) {
-      deps.log.warn(
-        { ...fields, rule: error.id, error: error.error },
-        "a rule's condition failed; the rule did not match",
-      );
-    }
-    deps.log.info(
-      {
-        ...fields,
-        matched: made.matched.map((rule) => rule.id),
-        actions: made.jobs.length,
-        ruleset: made.ruleset.hash.slice(0, 12),
-      },
-      "event evaluated",
-    );
+    reportDispatch(plan.decision, fields, deps);
   };
 }

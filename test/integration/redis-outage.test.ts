@@ -55,15 +55,18 @@ test("Redis unreachable: /events answers 503 QUEUE_UNAVAILABLE with Retry-After,
 test("a delivery whose store fails leaves no de-duplication key behind, so the retry is stored", async () => {
   const client = new Redis(redis.url);
   try {
-    // a wrong-type key where bull keeps its job counter makes bull's INCR fail inside the store script
-    const idKey = `${service.prefix}:events:id`;
-    const saved = await client.get(idKey);
-    await client.del(idKey);
-    await client.hset(idKey, "broken", "1");
+    // a wrong-type key where the event index is kept makes its ZADD fail inside the store script, after
+    // the job and the trace were written and before the de-duplication record
+    const indexKey = `${service.prefix}:index:events`;
+    const saved = await client.zrange(indexKey, 0, -1, "WITHSCORES");
+    await client.del(indexKey);
+    await client.hset(indexKey, "broken", "1");
     const failed = await sendVobiz(service.url, "/events", fields(3));
     assert.equal(failed.status, 503, "a failed store is never acknowledged");
-    await client.del(idKey);
-    if (saved !== null) await client.set(idKey, saved);
+    await client.del(indexKey);
+    for (let i = 0; i < saved.length; i += 2) {
+      await client.zadd(indexKey, saved[i + 1] ?? "0", saved[i] ?? "");
+    }
     const retried = await sendVobiz(service.url, "/events", fields(3));
     assert.equal(retried.status, 200);
     assert.equal(
