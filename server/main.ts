@@ -162,8 +162,11 @@ async function assemble(
       metrics,
       log,
     });
-    void queues.actionsConsumer.process(config.workerConcurrency * 4, executeAction);
-    log.info({ concurrency: config.workerConcurrency }, "workers started");
+    void queues.actionsConsumer.process(config.actionConcurrency, executeAction);
+    log.info(
+      { concurrency: config.workerConcurrency, actionConcurrency: config.actionConcurrency },
+      "workers started",
+    );
   }
 
   let url: string | undefined;

@@ -61,6 +61,11 @@ export const ENV_SCHEMA = {
       pattern: "^[1-9][0-9]{0,3}$",
       description: "a whole number from 1 to 9999",
     },
+    ACTION_CONCURRENCY: {
+      type: "string",
+      pattern: "^[1-9][0-9]{0,3}$",
+      description: "a whole number from 1 to 9999",
+    },
     RULES_WATCH: { enum: ["true", "false"], description: "true or false" },
   },
 } as const;

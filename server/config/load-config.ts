@@ -35,6 +35,8 @@ export interface Config {
   answerBudgetMs: number;
   shutdownTimeoutMs: number;
   workerConcurrency: number;
+  /** action jobs (deliveries) one worker process runs at once */
+  actionConcurrency: number;
   /** how long a job stays claimed by a worker that stopped answering before another worker takes it */
   jobLockMs: number;
   rulesWatch: boolean;
@@ -92,6 +94,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Readonly<Config> {
   }
   const duration = (name: EnvName, fallback: string): number => parseDuration(known[name] ?? fallback) ?? 0;
   const resolveDir = (name: EnvName, fallback: string): string => path.resolve(cwd, known[name] ?? fallback);
+  const workerConcurrency = known.WORKER_CONCURRENCY === undefined ? 50 : Number(known.WORKER_CONCURRENCY);
   const config: Config = {
     port,
     host: known.HOST ?? "0.0.0.0",
@@ -117,7 +120,9 @@ export function loadConfig(env: Env, cwd = process.cwd()): Readonly<Config> {
     eventRetentionMs: duration("EVENT_RETENTION", "7d"),
     answerBudgetMs: duration("ANSWER_BUDGET", "1500ms"),
     shutdownTimeoutMs: duration("SHUTDOWN_TIMEOUT", "10s"),
-    workerConcurrency: known.WORKER_CONCURRENCY === undefined ? 50 : Number(known.WORKER_CONCURRENCY),
+    workerConcurrency,
+    actionConcurrency:
+      known.ACTION_CONCURRENCY === undefined ? workerConcurrency * 4 : Number(known.ACTION_CONCURRENCY),
     jobLockMs: duration("JOB_LOCK_TIMEOUT", "30s"),
     rulesWatch: known.RULES_WATCH === "true",
     secrets: Object.freeze(secrets),

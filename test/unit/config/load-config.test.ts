@@ -34,6 +34,16 @@ test("defaults match the SPEC table", () => {
   assert.ok(config.adminToken.length >= 24);
 });
 
+test("worker concurrency: 50 event jobs and 4 times as many action jobs, each settable", () => {
+  const defaults = loadConfig({}, "/srv/sb");
+  assert.equal(defaults.workerConcurrency, 50);
+  assert.equal(defaults.actionConcurrency, 200);
+  assert.equal(loadConfig({ WORKER_CONCURRENCY: "10" }, "/srv/sb").actionConcurrency, 40);
+  const set = loadConfig({ WORKER_CONCURRENCY: "10", ACTION_CONCURRENCY: "25" }, "/srv/sb");
+  assert.deepEqual([set.workerConcurrency, set.actionConcurrency], [10, 25]);
+  assert.throws(() => loadConfig({ ACTION_CONCURRENCY: "0" }, "/srv/sb"), /ACTION_CONCURRENCY/);
+});
+
 test("every problem is reported at once, one line each, naming the variable and what is allowed", () => {
   const problems = problemsOf({
     PORT: "abc",
