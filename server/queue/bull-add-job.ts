@@ -50,6 +50,15 @@ export function bullAddJobFor(queue: Bull.Queue, name = "bullAddJob"): BullAddJo
   const { keys: queueKeys, token } = queue as unknown as QueueInternals;
   const defaults = (queue as unknown as QueueInternals).defaultJobOptions ?? {};
   const prefix = queueKeys[""] ?? "";
+  const heads = new WeakMap<Bull.JobOptions, string | null>();
+  /** bull's setDefaultOpts, less the timestamp */
+  const withDefaults = (options: Bull.JobOptions): Record<string, unknown> => {
+    const opts: Record<string, unknown> = { ...defaults, ...options };
+    opts.attempts = Math.trunc(Number(opts.attempts ?? 1)); // bull: parseInt of a number
+    opts.delay = Number(opts.delay ?? 0);
+    opts.backoff = backoffs.normalize(opts.backoff);
+    return opts;
+  };
   const optsHead = JSON.stringify({ ...defaults, attempts: defaults.attempts ?? 1 }).slice(0, -1);
   return {
     lua: [
@@ -62,11 +71,17 @@ export function bullAddJobFor(queue: Bull.Queue, name = "bullAddJob"): BullAddJo
     opts: (jobId, timestamp) =>
       `${optsHead},"jobId":${JSON.stringify(jobId)},"delay":0,"timestamp":${timestamp}}`,
     optsWith(options, jobId, timestamp) {
-      const opts: Record<string, unknown> = { ...defaults, ...options, jobId };
-      opts.attempts = Math.trunc(Number(opts.attempts ?? 1)); // bull: parseInt of a number
-      opts.delay = Number(opts.delay ?? 0);
+      // the options objects come from a few compiled actions: their JSON, less the job's own keys, is kept
+      let head = heads.get(options);
+      if (head === undefined) {
+        const opts = withDefaults(options);
+        head = "jobId" in opts || "timestamp" in opts ? null : JSON.stringify(opts).slice(0, -1);
+        heads.set(options, head);
+      }
+      if (head !== null) return `${head},"jobId":${JSON.stringify(jobId)},"timestamp":${timestamp}}`;
+      const opts = withDefaults(options);
+      opts.jobId = jobId;
       opts.timestamp ??= timestamp;
-      opts.backoff = backoffs.normalize(opts.backoff);
       return JSON.stringify(opts);
     },
   };

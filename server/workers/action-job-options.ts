@@ -46,7 +46,19 @@ export function actionBackoff(attemptsMade: number, error: Error, options: Backo
   return Math.max(1, Math.round(Math.max(base, retry?.waitMs ?? 0)));
 }
 
+const optionsOf = new WeakMap<Action, Bull.JobOptions>();
+
+/** The Bull options of an action's jobs; the same object for the same (compiled) action. */
 export function jobOptionsFor(action: Action): Bull.JobOptions {
+  let options = optionsOf.get(action);
+  if (options === undefined) {
+    options = Object.freeze(optionsFrom(action));
+    optionsOf.set(action, options);
+  }
+  return options;
+}
+
+function optionsFrom(action: Action): Bull.JobOptions {
   const base: Bull.JobOptions = {
     removeOnComplete: { age: 86_400, count: 10_000 },
     removeOnFail: { age: 7 * 86_400 },

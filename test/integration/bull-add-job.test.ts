@@ -89,4 +89,7 @@ test("options given per job (an action's attempts and backoff) are stored as que
   assert.equal(typeof t1, "number");
   assert.deepEqual(o2, o1);
   assert.equal(o2.attempts, 4);
+  assert.equal(bull.optsWith(options, "again", now), bull.optsWith(options, "again", now), "stable");
+  const given = JSON.parse(bull.optsWith({ timestamp: 5 } as never, "t", now)) as Record<string, unknown>;
+  assert.deepEqual([given.jobId, given.timestamp, given.attempts], ["t", 5, EVENT_JOB_OPTIONS.attempts]);
 });
