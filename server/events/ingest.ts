@@ -156,7 +156,12 @@ export function createIngest(deps: IngestDeps): Ingest {
         );
         throw new AppError("SIGNATURE_REPLAYED");
       case "stored":
-        if (plan !== undefined) deps.decide?.report(plan, { eventId: id, decided: "in the request path" });
+        if (plan !== undefined)
+          deps.decide?.report(plan, {
+            eventId: id,
+            requestId: event.requestId,
+            decided: "in the request path",
+          });
         return { id, type, duplicate: false, job, payload: event.payload };
       case "duplicate":
         return { id: reply[1], type, duplicate: true, job: { ...job, id: reply[1] }, payload: event.payload };
