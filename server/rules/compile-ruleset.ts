@@ -51,6 +51,8 @@ export interface Ruleset {
   candidates(type: string): readonly CompiledRule[];
   /** per file: the XML fallback template it names */
   fallbacks: ReadonlyMap<string, string>;
+  /** a rule by its id (action jobs look theirs up once per attempt) */
+  rule(id: string): CompiledRule | undefined;
 }
 
 const list = (value: string | string[] | undefined, fallback: string[]): string[] =>
@@ -223,10 +225,13 @@ function indexRuleset(
     }
   }
   const merged = new Map<string, readonly CompiledRule[]>();
+  const byId = new Map<string, CompiledRule>();
+  for (const rule of rules) if (!byId.has(rule.id)) byId.set(rule.id, rule);
   return {
     rules,
     profiles,
     fallbacks,
+    rule: (id) => byId.get(id),
     candidates(type) {
       let result = merged.get(type);
       if (result === undefined) {

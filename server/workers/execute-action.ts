@@ -38,8 +38,7 @@ function compiledAction(data: ActionJobData, registry: ExecuteActionDeps["regist
   const current = registry.current;
   if (current === undefined) throw new Error("no ruleset is loaded yet");
   if (current.version.hash === data.ruleset.hash) {
-    const rule = current.ruleset.ruleset.rules.find((candidate) => candidate.id === data.rule.id);
-    const action = rule?.compiled[data.actionIndex];
+    const action = current.ruleset.ruleset.rule(data.rule.id)?.compiled[data.actionIndex];
     if (action) return action;
   }
   const { actions, problems } = compileActions([data.action], {

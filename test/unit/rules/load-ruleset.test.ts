@@ -15,7 +15,11 @@ test("the example rules in rules/ load and pass every one of their tests", async
   assert.deepEqual(result.problems.map(formatProblem), []);
   assert.ok(result.loaded && result.version);
   const ids = result.loaded.ruleset.rules.map((rule) => rule.id);
-  for (const id of ["ivr.welcome", "hours.closed", "crm.completed-calls"]) assert.ok(ids.includes(id), id);
+  for (const id of ["ivr.welcome", "hours.closed", "crm.completed-calls"]) {
+    assert.ok(ids.includes(id), id);
+    assert.equal(result.loaded.ruleset.rule(id)?.id, id, "found by id");
+  }
+  assert.equal(result.loaded.ruleset.rule("no.such.rule"), undefined);
   assert.ok(result.tests.length >= 10);
   assert.ok(result.tests.every((t) => t.passed));
   assert.match(result.version.hash, /^[0-9a-f]{64}$/);
