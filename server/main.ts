@@ -25,7 +25,7 @@ import { watchRules } from "./rules/watch-rules.ts";
 import { adminRulesRoutes } from "./http/routes/admin-rules-routes.ts";
 import { createAnswerer } from "./answer/answer-request.ts";
 import { createAnswerJournal } from "./answer/answer-journal.ts";
-import { createActionExecutor } from "./workers/execute-action.ts";
+import { createActionExecutor, queuedActionHandler } from "./workers/execute-action.ts";
 import { createBreakers } from "./actions/circuit-breaker.ts";
 import { createDeadLetters } from "./actions/dead-letters.ts";
 import { adminDeadLetterRoutes } from "./http/routes/admin-dead-letter-routes.ts";
@@ -37,6 +37,8 @@ import { VERSION } from "./version.ts";
 import { createIngest, trimEventIndex, type IncomingEvent, type IngestResult } from "./events/ingest.ts";
 import { ingestRoutes } from "./http/routes/ingest-routes.ts";
 import { createEventProcessor, inlineDecider } from "./workers/process-event.ts";
+import { createInlineDelivery, type InlineDelivery } from "./workers/inline-delivery.ts";
+import { traceKeys } from "./events/trace-keys.ts";
 import { createDispatch } from "./workers/dispatch-event.ts";
 import { createTraceStore } from "./events/trace-store.ts";
 
@@ -140,6 +142,7 @@ async function assemble(
   const breakers = createBreakers(connections.command, config.redisPrefix);
   const calls = createCallStore(connections.command, config.redisPrefix, config.eventRetentionMs);
   const deadLetters = createDeadLetters(connections.command, config.redisPrefix);
+  let inline: InlineDelivery | undefined;
   if (queues.eventsConsumer && queues.actionsConsumer) {
     const traces = createTraceStore(connections.worker, config.redisPrefix);
     const processEvent = createEventProcessor({
@@ -162,7 +165,24 @@ async function assemble(
       metrics,
       log,
     });
-    void queues.actionsConsumer.process(config.actionConcurrency, executeAction);
+    // ROLE=all: deliveries start in the request path's wake; they and the queue's share the concurrency
+    if (config.role === "all") {
+      const started = createInlineDelivery({
+        consumer: queues.actionsConsumer,
+        execute: executeAction,
+        traceKey: traceKeys(config.redisPrefix).trace,
+        limit: config.actionConcurrency,
+        metrics,
+        log,
+      });
+      stack.push({ name: "inline deliveries", close: () => started.drain() });
+      inline = started;
+    }
+    const handleAction = queuedActionHandler(executeAction, traces, metrics);
+    void queues.actionsConsumer.process(
+      config.actionConcurrency,
+      inline === undefined ? handleAction : inline.counted(handleAction),
+    );
     log.info(
       { concurrency: config.workerConcurrency, actionConcurrency: config.actionConcurrency },
       "workers started",
@@ -177,6 +197,7 @@ async function assemble(
       actions: queues.actions,
       // one process runs both: decide in the request path and save each event a job cycle (README "Roles")
       decide: config.role === "all" ? inlineDecider({ registry, context, metrics, log }) : undefined,
+      inline,
       prefix: config.redisPrefix,
       retentionMs: config.eventRetentionMs,
       secretValues: secretValues(config),

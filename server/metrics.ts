@@ -80,6 +80,12 @@ export function createMetrics() {
       labelNames: ["type", "outcome"] as const,
       registers: [registry],
     }),
+    actionRuns: new Counter({
+      name: "switchboard_action_runs_total",
+      help: "Action job runs by where they started: request (at once, in the process that received the event) or queue",
+      labelNames: ["started"] as const,
+      registers: [registry],
+    }),
     deliveries: new Counter({
       name: "switchboard_deliveries_total",
       help: "Forward attempts by destination host and outcome (delivered, retry, permanent, fallback_*)",

@@ -13,9 +13,14 @@
 -- ARGV[11] the event as the trace keeps it when it differs from the job data (secrets redacted), or ""
 -- ARGV[12] the /answer reply's outcome for the trace (JSON), or ""
 -- ARGV[13], when given: the event was decided in the request path. ARGV[13] = F, the number of trace
--- fields recording the decision, ARGV[14 .. 13+2F] their name, value pairs, then three arguments per
--- action job (id, data JSON, opts JSON); the action jobs are added instead of the event job.
--- Returns {"replayed"} | {"duplicate", first id} | {"stored", id}.
+-- fields recording the decision, ARGV[14 .. 13+2F] their name, value pairs; then K, the number of action
+-- jobs this process takes at once (server/workers/inline-delivery.ts), the lock token, the lock duration
+-- (ms) and the prefix of the actions queue's job keys; then three arguments per action job (id, data JSON,
+-- opts JSON). The action jobs are added instead of the event job; the first K are taken as bull's
+-- moveToActive takes a job for a worker: into the active list (KEYS[17]), locked with the token.
+-- Returns {"replayed"} | {"duplicate", first id} | {"stored", id, taken} where taken has a "1" for each
+-- of the first K jobs that was taken ("0" if it could not be: a paused queue).
+-- KEYS[17] the actions queue's active list
 
 -- @bull-add-job
 
@@ -31,11 +36,27 @@ if existing then
 end
 
 local decided = ARGV[13] ~= nil
+local taken = ""
 if decided then
-  local i = 14 + 2 * tonumber(ARGV[13])
+  local f = tonumber(ARGV[13])
+  local inline = tonumber(ARGV[14 + 2 * f])
+  local token, lockMs, jobPrefix = ARGV[15 + 2 * f], ARGV[16 + 2 * f], ARGV[17 + 2 * f]
+  local i = 18 + 2 * f
   while i <= #ARGV do
-    bullAddAction({KEYS[11], KEYS[12], KEYS[13], KEYS[14], KEYS[15], KEYS[16]}, ARGV[i], ARGV[i + 1], ARGV[i + 2],
+    local jobId = ARGV[i]
+    bullAddAction({KEYS[11], KEYS[12], KEYS[13], KEYS[14], KEYS[15], KEYS[16]}, jobId, ARGV[i + 1], ARGV[i + 2],
       ARGV[3])
+    if #taken < inline then
+      -- just pushed at the head of the wait list, unless the queue is paused
+      if redis.call("LREM", KEYS[11], 1, jobId) == 1 then
+        redis.call("LPUSH", KEYS[17], jobId)
+        redis.call("SET", jobPrefix .. jobId .. ":lock", token, "PX", lockMs)
+        redis.call("HSET", jobPrefix .. jobId, "processedOn", ARGV[3])
+        taken = taken .. "1"
+      else
+        taken = taken .. "0"
+      end
+    end
     i = i + 3
   end
 else
@@ -57,4 +78,4 @@ redis.call("ZADD", KEYS[3], ARGV[3], ARGV[1])
 -- last: the de-duplication and nonce records say "stored", so they are written once everything else is
 redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[4])
 if hasNonce then redis.call("SET", KEYS[2], ARGV[2], "EX", ARGV[4], "NX") end
-return {"stored", ARGV[1]}
+return {"stored", ARGV[1], taken}

@@ -19,6 +19,7 @@ import type { Payload } from "./parse-payload.ts";
 import { needsRedaction, redactPayload } from "./redact-payload.ts";
 import { traceKeys } from "./trace-keys.ts";
 import type { DispatchPlan } from "../workers/process-event.ts";
+import type { InlineDelivery } from "../workers/inline-delivery.ts";
 
 const CLAIM_SCRIPT = readFileSync(new URL("./claim-event.lua", import.meta.url), "utf8");
 const DEDUP_TTL_SECONDS = 24 * 3600;
@@ -50,6 +51,8 @@ export interface IngestResult {
   /** the job data and the parsed payload, for callers that act on the event in process (the answer path) */
   job: EventJobData;
   payload: Payload;
+  /** decided in the request path: the decision, as the "event received" line carries it */
+  decision?: Record<string, unknown> | undefined;
 }
 
 export interface IngestDeps {
@@ -63,15 +66,17 @@ export interface IngestDeps {
    */
   decide?: {
     plan(event: EventJobData, payload: Payload): DispatchPlan | undefined;
-    report(plan: DispatchPlan, fields: Record<string, unknown>): void;
+    report(plan: DispatchPlan, fields: Record<string, unknown>): Record<string, unknown>;
   };
+  /** with `decide`: runs action jobs in this process as soon as the request is answered */
+  inline?: InlineDelivery;
   prefix: string;
   retentionMs: number;
   secretValues: ReadonlySet<string>;
   log: Logger;
 }
 
-type ClaimReply = ["replayed"] | ["duplicate" | "stored", string];
+type ClaimReply = ["replayed"] | ["duplicate", string] | ["stored", string, string];
 
 export type Ingest = (event: IncomingEvent) => Promise<IngestResult>;
 
@@ -79,10 +84,12 @@ export function createIngest(deps: IngestDeps): Ingest {
   const bull = bullAddJobFor(deps.queue);
   const actions = bullAddJobFor(deps.actions, "bullAddAction");
   deps.redis.defineCommand("switchboardClaimEvent", {
-    numberOfKeys: 16,
+    numberOfKeys: 17,
     lua: CLAIM_SCRIPT.replace("-- @bull-add-job", `${bull.lua}\n${actions.lua}`),
   });
   const keys = traceKeys(deps.prefix);
+  const activeKey = (deps.actions as unknown as { keys: Record<string, string> }).keys.active ?? "";
+  const { inline } = deps;
   const script = (
     deps.redis as unknown as Record<string, (...args: Array<string | number>) => Promise<ClaimReply>>
   ).switchboardClaimEvent;
@@ -114,6 +121,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     const signed = family !== undefined && nonce !== undefined;
     const now = receivedAt.getTime();
     const plan = deps.decide?.plan(job, event.payload);
+    let reserved = 0;
     const args: Array<string | number> = [
       keys.dedup(hash),
       signed ? keys.nonce(family, nonce) : keys.dedup(`${hash}:nonce`),
@@ -121,6 +129,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       keys.trace(id),
       ...bull.keys,
       ...actions.keys,
+      activeKey,
       id,
       hash,
       now,
@@ -138,6 +147,8 @@ export function createIngest(deps: IngestDeps): Ingest {
       const names = Object.keys(plan.fields);
       args.push(names.length);
       for (const name of names) args.push(name, plan.fields[name] ?? "");
+      reserved = plan.jobs.length > 0 ? (inline?.reserve(plan.jobs.length) ?? 0) : 0;
+      args.push(reserved, inline?.token ?? "", inline?.lockMs ?? 0, inline?.jobKeyPrefix ?? "");
       for (const action of plan.jobs) {
         args.push(action.id, action.data, actions.optsWith(action.options, action.id, now));
       }
@@ -146,7 +157,15 @@ export function createIngest(deps: IngestDeps): Ingest {
     try {
       reply = await script.apply(deps.redis, args);
     } catch (error) {
+      inline?.release(reserved);
       throw unavailable(error);
+    }
+    if (reserved > 0 && inline !== undefined && plan !== undefined) {
+      const taken = reply[0] === "stored" ? reply[2] : "";
+      const started = plan.jobs.filter((_, i) => taken[i] === "1");
+      inline.release(reserved - started.length);
+      if (started.length > 0)
+        inline.start(started, now, { payload: event.payload, context: plan.decision.context });
     }
     switch (reply[0]) {
       case "replayed":
@@ -155,14 +174,13 @@ export function createIngest(deps: IngestDeps): Ingest {
           "signature nonce replayed with a different body; refused",
         );
         throw new AppError("SIGNATURE_REPLAYED");
-      case "stored":
-        if (plan !== undefined)
-          deps.decide?.report(plan, {
-            eventId: id,
-            requestId: event.requestId,
-            decided: "in the request path",
-          });
-        return { id, type, duplicate: false, job, payload: event.payload };
+      case "stored": {
+        const decision =
+          plan === undefined
+            ? undefined
+            : deps.decide?.report(plan, { eventId: id, requestId: event.requestId });
+        return { id, type, duplicate: false, job, payload: event.payload, decision };
+      }
       case "duplicate":
         return { id: reply[1], type, duplicate: true, job: { ...job, id: reply[1] }, payload: event.payload };
     }

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import type Bull from "bull";
 import { bullAddJobFor } from "../queue/bull-add-job.ts";
 import type { ActionQueue } from "../queue/queues.ts";
+import type { ActionJobData } from "../queue/job-types.ts";
 import { traceKeys } from "../events/trace-keys.ts";
 
 const DISPATCH_SCRIPT = readFileSync(new URL("./dispatch-event.lua", import.meta.url), "utf8");
@@ -15,6 +16,8 @@ export interface ActionJobToAdd {
   id: string;
   /** the job data, as JSON */
   data: string;
+  /** the same, as an object (for a job this process runs at once) */
+  value: ActionJobData;
   options: Bull.JobOptions;
 }
 

@@ -11,8 +11,8 @@ import { compileActions, type CompiledAction, type RenderedForward } from "../ac
 import type { Breakers } from "../actions/circuit-breaker.ts";
 import type { DeadLetters } from "../actions/dead-letters.ts";
 import { sendForward, type AttemptOutcome } from "../actions/send-forward.ts";
-import { buildContext, type ContextOptions } from "../events/build-context.ts";
-import { payloadOf } from "../events/parse-payload.ts";
+import { buildContext, type ContextOptions, type EventContext } from "../events/build-context.ts";
+import { payloadOf, type Payload } from "../events/parse-payload.ts";
 import type { TraceStore } from "../events/trace-store.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
@@ -84,158 +84,237 @@ async function defer(job: Job<ActionJobData>, waitMs: number, attempt: number): 
   throw new RetryLater(`circuit breaker open for this host; deferred ${waitMs} ms`, attempt, waitMs, true);
 }
 
-export function createActionExecutor(deps: ExecuteActionDeps): (job: Job<ActionJobData>) => Promise<void> {
-  return async (job) => {
-    const { data } = job;
-    const id = actionJobId(data.event.id, data.rule.id, data.actionIndex);
-    const deferrals = data.deferrals ?? 0;
-    const attempt = job.attemptsMade + 1 - deferrals;
-    const attempts = (job.opts.attempts ?? 1) - deferrals;
-    const log = deps.log.child({
-      eventId: data.event.id,
-      rule: data.rule.id,
-      jobId: job.id,
-      attempt: `${attempt} of ${attempts}`,
-    });
-    const summarise = (fields: Record<string, unknown>): Promise<boolean> =>
-      deps.traces.update(data.event.id, {
-        [`action:${id}`]: JSON.stringify({ ...fields, attempt, at: new Date().toISOString() }),
-      });
-    /** records an attempt and the action's state in one write */
-    const record = (
-      outcome: AttemptOutcome,
-      key: string | number,
-      fields: Record<string, unknown>,
-    ): Promise<boolean> =>
-      deps.traces.update(data.event.id, {
-        [`attempt:${id}:${key}`]: JSON.stringify(outcome),
-        [`action:${id}`]: JSON.stringify({ ...fields, attempt, at: new Date().toISOString() }),
-      });
+/**
+ * A delivered action's trace fields (its attempt and its state): the caller writes them with the job's
+ * completion (the queue's handler just before it, inline deliveries in the same script).
+ */
+export interface ActionDone {
+  eventId: string;
+  trace: Record<string, string>;
+}
 
+/** What the request path already knows of an event it decided (ROLE=all): spares parsing it again. */
+export interface PreparedEvent {
+  payload: Payload;
+  context: EventContext;
+}
+
+export type ActionExecutor = (
+  job: Job<ActionJobData>,
+  prepared?: PreparedEvent,
+) => Promise<ActionDone | undefined>;
+
+/** bull's handler for queued action jobs: runs the action, then writes a delivery's trace fields. */
+export function queuedActionHandler(
+  execute: ActionExecutor,
+  traces: TraceStore,
+  metrics: Metrics,
+): (job: Job<ActionJobData>) => Promise<void> {
+  const runs = metrics.actionRuns.labels({ started: "queue" });
+  return async (job) => {
+    runs.inc();
+    const done = await execute(job);
+    if (done !== undefined) await traces.update(done.eventId, done.trace);
+  };
+}
+
+/** One run of an action job: what its steps share (plain data; the hot path makes no closures). */
+interface Run {
+  deps: ExecuteActionDeps;
+  job: Job<ActionJobData>;
+  data: ActionJobData;
+  /** the job id: event, rule and action index (also the Idempotency-Key) */
+  id: string;
+  attempt: number;
+  attempts: number;
+  /** made only when a line is logged through it: a child logger per delivery cost as much as the line */
+  log: Logger | undefined;
+}
+
+function logFields(run: Run): Record<string, unknown> {
+  return {
+    eventId: run.data.event.id,
+    rule: run.data.rule.id,
+    jobId: run.job.id,
+    attempt: `${run.attempt} of ${run.attempts}`,
+  };
+}
+
+const logOf = (run: Run): Logger => (run.log ??= run.deps.log.child(logFields(run)));
+
+/** the action's state field in the trace */
+const stateField = (run: Run, fields: Record<string, unknown>): string =>
+  JSON.stringify(Object.assign(fields, { attempt: run.attempt, at: new Date().toISOString() }));
+
+const summarise = (run: Run, fields: Record<string, unknown>): Promise<boolean> =>
+  run.deps.traces.update(run.data.event.id, { [`action:${run.id}`]: stateField(run, fields) });
+
+/** records an attempt and the action's state in one write */
+const record = (
+  run: Run,
+  outcome: AttemptOutcome,
+  key: string | number,
+  fields: Record<string, unknown>,
+): Promise<boolean> =>
+  run.deps.traces.update(run.data.event.id, {
+    [`attempt:${run.id}:${key}`]: JSON.stringify(outcome),
+    [`action:${run.id}`]: stateField(run, fields),
+  });
+
+const send = (run: Run, forward: RenderedForward, url: string): Promise<AttemptOutcome> =>
+  sendForward(forward, {
+    url,
+    idempotencyKey: run.id,
+    userAgent: run.deps.userAgent,
+    signingSecret: signingSecret(forward, run.deps.secrets),
+  });
+
+export function createActionExecutor(deps: ExecuteActionDeps): ActionExecutor {
+  return async (job, prepared) => {
+    const { data } = job;
+    const deferrals = data.deferrals ?? 0;
+    const run: Run = {
+      deps,
+      job,
+      data,
+      id: actionJobId(data.event.id, data.rule.id, data.actionIndex),
+      attempt: job.attemptsMade + 1 - deferrals,
+      attempts: (job.opts.attempts ?? 1) - deferrals,
+      log: undefined,
+    };
     const action = compiledAction(data, deps.registry);
     if (action.type !== "forward") {
       const note = `${action.type} actions are not carried out by this version`;
-      await summarise({ state: "skipped", note });
+      await summarise(run, { state: "skipped", note });
       deps.metrics.actions.inc({ type: action.type, outcome: "skipped" });
-      log.warn(note);
-      return;
+      logOf(run).warn(note);
+      return undefined;
     }
-    const payload = payloadOf(data.event);
+    const payload = prepared?.payload ?? payloadOf(data.event);
     const input = {
-      context: buildContext({ ...data.event, payload }, deps.context),
+      context: prepared?.context ?? buildContext({ ...data.event, payload }, deps.context),
       payload,
       raw: { text: data.event.raw, contentType: data.event.contentType },
       secrets: deps.secrets,
       rule: { id: data.rule.id, description: data.rule.description },
-      attempt,
+      attempt: run.attempt,
     };
     let forward: RenderedForward;
     try {
       forward = action.render(input) as RenderedForward;
     } catch (error) {
       const reason = `the action's templates failed: ${(error as Error).message}`;
-      await deadLetter(reason, "(not rendered)");
-      return failForGood(reason);
+      await deadLetter(run, reason, "(not rendered)");
+      return failForGood(run, reason);
     }
     const host = hostOf(forward.url);
     const wait = await deps.breakers.check(host);
     if (wait > 0) {
-      await summarise({ state: "waiting", note: `circuit breaker open for ${host}`, retryInMs: wait });
-      log.info({ host, waitMs: wait }, "circuit breaker open; delivery deferred");
-      return defer(job, wait, attempt);
+      await summarise(run, { state: "waiting", note: `circuit breaker open for ${host}`, retryInMs: wait });
+      logOf(run).info({ host, waitMs: wait }, "circuit breaker open; delivery deferred");
+      return defer(job, wait, run.attempt);
     }
 
-    const send = (url: string): Promise<AttemptOutcome> =>
-      sendForward(forward, {
-        url,
-        idempotencyKey: id,
-        userAgent: deps.userAgent,
-        signingSecret: signingSecret(forward, deps.secrets),
-      });
-    const outcome = await send(forward.url);
+    const outcome = await send(run, forward, forward.url);
     deps.metrics.deliveries.inc({ host, outcome: outcome.verdict });
     deps.metrics.deliveryLatency.observe(outcome.latencyMs / 1000);
     if (await deps.breakers.record(host, outcome.verdict !== "retry"))
-      log.warn({ host }, "circuit breaker opened");
+      logOf(run).warn({ host }, "circuit breaker opened");
     const detail = {
       status: outcome.status,
       error: outcome.error,
       latencyMs: outcome.latencyMs,
       request: outcome.request,
     };
-    if (outcome.verdict === "delivered") {
-      await record(outcome, attempt, { state: "delivered", ...detail });
-      deps.metrics.actions.inc({ type: "forward", outcome: "delivered" });
-      log.info(detail, "forward delivered");
-      return;
-    }
-    if (outcome.verdict === "retry" && attempt < attempts) {
-      await record(outcome, attempt, { state: "retrying", ...detail });
-      log.warn(detail, "forward failed; will retry");
-      throw new RetryLater(
-        outcome.error ?? `the destination answered ${outcome.status}`,
-        attempt,
-        outcome.retryAfterMs,
-      );
-    }
-
-    const reason =
-      outcome.verdict === "permanent"
-        ? `the destination refused it (${outcome.status ?? outcome.error ?? "?"}); not retried`
-        : `every attempt failed (${attempts}); last: ${outcome.status ?? outcome.error ?? "?"}`;
-    await record(outcome, attempt, { state: "failed", ...detail });
-    if (forward.fallback_url !== undefined) {
-      const fallback = await send(forward.fallback_url);
-      await record(fallback, "fallback", {
-        state: "fallback",
-        status: fallback.status,
-        error: fallback.error,
-      });
-      deps.metrics.deliveries.inc({
-        host: hostOf(forward.fallback_url),
-        outcome: `fallback_${fallback.verdict}`,
-      });
-      if (fallback.verdict === "delivered") {
-        await summarise({
-          state: "delivered",
-          via: "fallback_url",
-          status: fallback.status,
-          request: fallback.request,
-          reason,
-        });
-        deps.metrics.actions.inc({ type: "forward", outcome: "delivered_fallback" });
-        log.warn({ reason, fallback: fallback.request }, "forward delivered to its fallback URL");
-        return;
-      }
-    }
-    await deadLetter(reason, host);
-    return failForGood(reason);
-
-    async function deadLetter(why: string, where: string): Promise<void> {
-      const trace = (await deps.traces.get(data.event.id)) ?? {};
-      const attemptsSoFar = Object.entries(trace)
-        .filter(([field]) => field.startsWith(`attempt:${id}:`))
-        .map(([, value]) => JSON.parse(value) as AttemptOutcome)
-        .sort((a, b) => a.at.localeCompare(b.at));
-      await deps.deadLetters.add({
-        id,
-        eventId: data.event.id,
-        rule: data.rule.id,
-        host: where,
-        failedAt: new Date().toISOString(),
-        reason: why,
-        attempts: attemptsSoFar,
-        job: { ...data, deferrals: 0 },
-        retries: data.redrives ?? 0,
-      });
-      await summarise({ state: "dead_letter", reason: why });
-      deps.metrics.actions.inc({ type: "forward", outcome: "dead_letter" });
-      log.error({ reason: why, host: where }, "forward dead-lettered");
-    }
-
-    function failForGood(why: string): never {
-      void job.discard();
-      throw new Error(why);
-    }
+    if (outcome.verdict !== "delivered") return notDelivered(run, forward, outcome, detail, host);
+    deps.metrics.actions.inc({ type: "forward", outcome: "delivered" });
+    deps.log.info(Object.assign(logFields(run), detail), "forward delivered");
+    return {
+      eventId: data.event.id,
+      trace: {
+        [`attempt:${run.id}:${run.attempt}`]: JSON.stringify(outcome),
+        [`action:${run.id}`]: stateField(run, { state: "delivered", ...detail }),
+      },
+    };
   };
+}
+
+/** A failed attempt: a retry (thrown for bull), else the fallback URL, else the dead letters. */
+async function notDelivered(
+  run: Run,
+  forward: RenderedForward,
+  outcome: AttemptOutcome,
+  detail: Record<string, unknown>,
+  host: string,
+): Promise<undefined> {
+  const { attempt, attempts, deps } = run;
+  if (outcome.verdict === "retry" && attempt < attempts) {
+    await record(run, outcome, attempt, { state: "retrying", ...detail });
+    logOf(run).warn(detail, "forward failed; will retry");
+    throw new RetryLater(
+      outcome.error ?? `the destination answered ${outcome.status}`,
+      attempt,
+      outcome.retryAfterMs,
+    );
+  }
+
+  const reason =
+    outcome.verdict === "permanent"
+      ? `the destination refused it (${outcome.status ?? outcome.error ?? "?"}); not retried`
+      : `every attempt failed (${attempts}); last: ${outcome.status ?? outcome.error ?? "?"}`;
+  await record(run, outcome, attempt, { state: "failed", ...detail });
+  if (forward.fallback_url !== undefined) {
+    const fallback = await send(run, forward, forward.fallback_url);
+    await record(run, fallback, "fallback", {
+      state: "fallback",
+      status: fallback.status,
+      error: fallback.error,
+    });
+    deps.metrics.deliveries.inc({
+      host: hostOf(forward.fallback_url),
+      outcome: `fallback_${fallback.verdict}`,
+    });
+    if (fallback.verdict === "delivered") {
+      await summarise(run, {
+        state: "delivered",
+        via: "fallback_url",
+        status: fallback.status,
+        request: fallback.request,
+        reason,
+      });
+      deps.metrics.actions.inc({ type: "forward", outcome: "delivered_fallback" });
+      logOf(run).warn({ reason, fallback: fallback.request }, "forward delivered to its fallback URL");
+      return undefined;
+    }
+  }
+  await deadLetter(run, reason, host);
+  return failForGood(run, reason);
+}
+
+async function deadLetter(run: Run, why: string, where: string): Promise<void> {
+  const { data, deps, id } = run;
+  const trace = (await deps.traces.get(data.event.id)) ?? {};
+  const attemptsSoFar = Object.entries(trace)
+    .filter(([field]) => field.startsWith(`attempt:${id}:`))
+    .map(([, value]) => JSON.parse(value) as AttemptOutcome)
+    .sort((a, b) => a.at.localeCompare(b.at));
+  await deps.deadLetters.add({
+    id,
+    eventId: data.event.id,
+    rule: data.rule.id,
+    host: where,
+    failedAt: new Date().toISOString(),
+    reason: why,
+    attempts: attemptsSoFar,
+    job: { ...data, deferrals: 0 },
+    retries: data.redrives ?? 0,
+  });
+  await summarise(run, { state: "dead_letter", reason: why });
+  deps.metrics.actions.inc({ type: "forward", outcome: "dead_letter" });
+  logOf(run).error({ reason: why, host: where }, "forward dead-lettered");
+}
+
+function failForGood(run: Run, why: string): never {
+  void run.job.discard();
+  throw new Error(why);
 }

@@ -7,7 +7,7 @@
  */
 import type { Job } from "bull";
 import type { ContextOptions } from "../events/build-context.ts";
-import { buildContext, scopeOf } from "../events/build-context.ts";
+import { buildContext, scopeOf, type EventContext } from "../events/build-context.ts";
 import type { CallRecord, CallStore } from "../calls/call-store.ts";
 import { payloadOf, type Payload } from "../events/parse-payload.ts";
 import type { Logger } from "../logger.ts";
@@ -39,6 +39,8 @@ export interface Decision {
   errors: Array<{ id: string; error: string }>;
   /** the action jobs to add, without the event (the event job carries it) */
   jobs: Array<Omit<ActionJobData, "event">>;
+  /** the context the rules were evaluated in (not recorded; inline deliveries render with it) */
+  context: EventContext;
 }
 
 /** A profile's `events` list (SPEC §4.3: the profile is used only for these event types). */
@@ -77,6 +79,7 @@ export function decide(
     actions: [],
     errors: evaluation.errors,
     jobs: [],
+    context,
   };
   if (perCall && call?.status_url !== undefined) {
     const id = `callbacks.call.${call.id}`;
@@ -153,16 +156,26 @@ export function planDispatch(event: EventJobData, decision: Decision): DispatchP
     jobs: decision.jobs.map((data) => {
       const id = actionJobId(event.id, data.rule.id, data.actionIndex);
       const actionJob: ActionJobData = Object.assign({ event }, data);
-      return { id, data: JSON.stringify(actionJob), options: jobOptionsFor(data.action) };
+      return { id, data: JSON.stringify(actionJob), value: actionJob, options: jobOptionsFor(data.action) };
     }),
   };
 }
 
-/** Metrics and log lines for a decision once it is written. */
+/** A decision as log lines carry it. */
+export function decisionSummary(decision: Decision): Record<string, unknown> {
+  return {
+    matched: decision.matched.map((rule) => rule.id),
+    actions: decision.jobs.length,
+    ruleset: decision.ruleset.hash.slice(0, 12),
+  };
+}
+
+/** Metrics and warnings for a decision once it is written, and its "event evaluated" line unless `line` is false. */
 export function reportDispatch(
   decision: Decision,
   fields: Record<string, unknown>,
   deps: Pick<ProcessEventDeps, "metrics" | "log">,
+  line = true,
 ): void {
   for (const rule of decision.matched) deps.metrics.ruleMatches.inc({ rule: rule.id });
   for (const error of decision.errors) {
@@ -171,15 +184,7 @@ export function reportDispatch(
       "a rule's condition failed; the rule did not match",
     );
   }
-  deps.log.info(
-    {
-      ...fields,
-      matched: decision.matched.map((rule) => rule.id),
-      actions: decision.jobs.length,
-      ruleset: decision.ruleset.hash.slice(0, 12),
-    },
-    "event evaluated",
-  );
+  if (line) deps.log.info({ ...fields, ...decisionSummary(decision) }, "event evaluated");
 }
 
 /**
@@ -190,7 +195,8 @@ export function reportDispatch(
  */
 export function inlineDecider(deps: Pick<ProcessEventDeps, "registry" | "context" | "metrics" | "log">): {
   plan(event: EventJobData, payload: Payload): DispatchPlan | undefined;
-  report(plan: DispatchPlan, fields: Record<string, unknown>): void;
+  /** metrics and warnings; returns the fields the event's "event received" line carries for it */
+  report(plan: DispatchPlan, fields: Record<string, unknown>): Record<string, unknown>;
 } {
   return {
     plan(event, payload) {
@@ -202,7 +208,10 @@ export function inlineDecider(deps: Pick<ProcessEventDeps, "registry" | "context
         decide(event, current.ruleset, current.version, deps.context, undefined, payload),
       );
     },
-    report: (plan, fields) => reportDispatch(plan.decision, fields, deps),
+    report(plan, fields) {
+      reportDispatch(plan.decision, fields, deps, false);
+      return { decided: "in the request path", ...decisionSummary(plan.decision) };
+    },
   };
 }
 

@@ -61,8 +61,15 @@ test("an event is decided in the request path: the 200 leaves with its decision 
 
   const [delivered] = await sink.waitFor(1);
   assert.equal(delivered?.url, "/crm?caller=%2B919876543210");
-  const logged = service.logs.lines().find((line) => line.msg === "event evaluated" && line.eventId === id);
+  // one line says the event arrived and what it matched
+  const logged = service.logs.lines().find((line) => line.msg === "event received" && line.eventId === id);
   assert.equal(logged?.decided, "in the request path");
+  assert.deepEqual(logged?.matched, ["crm"]);
+  assert.equal(logged?.actions, 1);
+  assert.equal(
+    service.logs.lines().some((line) => line.msg === "event evaluated" && line.eventId === id),
+    false,
+  );
 });
 
 test("an event of a call placed through Switchboard is decided by an event job", async () => {

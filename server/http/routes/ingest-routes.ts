@@ -39,6 +39,7 @@ function logReceived(ctx: Ctx, result: IngestResult, route: string): void {
       route,
       path: ctx.path,
       duplicate: result.duplicate,
+      ...result.decision,
     },
     result.duplicate ? "duplicate delivery" : "event received",
   );
