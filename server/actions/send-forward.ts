@@ -37,13 +37,18 @@ export function classify(status: number, success: string): AttemptOutcome["verdi
   return status >= 400 && status < 500 && !RETRYABLE_4XX.has(status) ? "permanent" : "retry";
 }
 
-export function requestLine(method: string, url: string): string {
+/** A URL parsed once for the whole attempt (the breaker's host, the request line, undici), or undefined. */
+export function parseTarget(url: string): URL | undefined {
   try {
-    const parsed = new URL(url);
-    return `${method} ${parsed.origin}${parsed.pathname}`;
+    return new URL(url);
   } catch {
-    return `${method} (invalid URL)`;
+    return undefined;
   }
+}
+
+export function requestLine(method: string, url: string | URL | undefined): string {
+  const parsed = typeof url === "string" ? parseTarget(url) : url;
+  return parsed === undefined ? `${method} (invalid URL)` : `${method} ${parsed.origin}${parsed.pathname}`;
 }
 
 function retryAfter(value: string | string[] | undefined): number | undefined {
@@ -56,7 +61,8 @@ function retryAfter(value: string | string[] | undefined): number | undefined {
 }
 
 export interface SendOptions {
-  url: string;
+  /** the URL (parsed with parseTarget when the caller has it parsed already) */
+  url: string | URL | undefined;
   idempotencyKey: string;
   userAgent: string;
   /** a whsec_ secret when the forward is signed and a secret is configured */
@@ -65,7 +71,8 @@ export interface SendOptions {
 
 export async function sendForward(forward: RenderedForward, options: SendOptions): Promise<AttemptOutcome> {
   const at = new Date().toISOString();
-  const line = requestLine(forward.method, options.url);
+  const target = typeof options.url === "string" ? parseTarget(options.url) : options.url;
+  const line = requestLine(forward.method, target);
   const headers: Record<string, string> = {
     ...forward.headers,
     "user-agent": options.userAgent,
@@ -80,7 +87,8 @@ export async function sendForward(forward: RenderedForward, options: SendOptions
         headers,
         webhookHeaders(options.signingSecret ?? "", options.idempotencyKey, forward.body ?? ""),
       );
-    const response = await request(options.url, {
+    if (target === undefined) throw new TypeError("Invalid URL"); // as undici says it
+    const response = await request(target, {
       method: forward.method as "POST",
       headers,
       body: forward.body,

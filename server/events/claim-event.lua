@@ -15,8 +15,9 @@
 -- ARGV[13], when given: the event was decided in the request path. ARGV[13] = F, the number of trace
 -- fields recording the decision, ARGV[14 .. 13+2F] their name, value pairs; then K, the number of action
 -- jobs this process takes at once (server/workers/inline-delivery.ts), the lock token, the lock duration
--- (ms) and the prefix of the actions queue's job keys; then three arguments per action job (id, data JSON,
--- opts JSON). The action jobs are added instead of the event job; the first K are taken as bull's
+-- (ms) and the prefix of the actions queue's job keys; then three arguments per action job (id, its data
+-- JSON less the event, opts JSON): the event (ARGV[7]) is spliced in as the data's first key. The action
+-- jobs are added instead of the event job (ARGV[8] is then ""); the first K are taken as bull's
 -- moveToActive takes a job for a worker: into the active list (KEYS[17]), locked with the token.
 -- Returns {"replayed"} | {"duplicate", first id} | {"stored", id, taken} where taken has a "1" for each
 -- of the first K jobs that was taken ("0" if it could not be: a paused queue).
@@ -44,8 +45,8 @@ if decided then
   local i = 18 + 2 * f
   while i <= #ARGV do
     local jobId = ARGV[i]
-    bullAddAction({KEYS[11], KEYS[12], KEYS[13], KEYS[14], KEYS[15], KEYS[16]}, jobId, ARGV[i + 1], ARGV[i + 2],
-      ARGV[3])
+    local data = '{"event":' .. ARGV[7] .. ',' .. string.sub(ARGV[i + 1], 2)
+    bullAddAction({KEYS[11], KEYS[12], KEYS[13], KEYS[14], KEYS[15], KEYS[16]}, jobId, data, ARGV[i + 2], ARGV[3])
     if #taken < inline then
       -- just pushed at the head of the wait list, unless the queue is paused
       if redis.call("LREM", KEYS[11], 1, jobId) == 1 then

@@ -137,7 +137,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       deps.retentionMs,
       signed ? "1" : "0",
       data,
-      bull.opts(id, now),
+      plan === undefined ? bull.opts(id, now) : "", // no event job when decided here
       type,
       event.requestId,
       traced,
@@ -150,7 +150,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       reserved = plan.jobs.length > 0 ? (inline?.reserve(plan.jobs.length) ?? 0) : 0;
       args.push(reserved, inline?.token ?? "", inline?.lockMs ?? 0, inline?.jobKeyPrefix ?? "");
       for (const action of plan.jobs) {
-        args.push(action.id, action.data, actions.optsWith(action.options, action.id, now));
+        args.push(action.id, action.rest, actions.optsWith(action.options, action.id, now));
       }
     }
     let reply: ClaimReply;

@@ -10,7 +10,7 @@ import type { Job } from "bull";
 import { compileActions, type CompiledAction, type RenderedForward } from "../actions/compile-actions.ts";
 import type { Breakers } from "../actions/circuit-breaker.ts";
 import type { DeadLetters } from "../actions/dead-letters.ts";
-import { sendForward, type AttemptOutcome } from "../actions/send-forward.ts";
+import { parseTarget, sendForward, type AttemptOutcome } from "../actions/send-forward.ts";
 import { buildContext, type ContextOptions, type EventContext } from "../events/build-context.ts";
 import { payloadOf, type Payload } from "../events/parse-payload.ts";
 import type { TraceStore } from "../events/trace-store.ts";
@@ -64,13 +64,7 @@ function signingSecret(
   return secrets.WEBHOOK_SIGNING;
 }
 
-const hostOf = (url: string): string => {
-  try {
-    return new URL(url).host;
-  } catch {
-    return "(invalid URL)";
-  }
-};
+const hostOf = (url: URL | undefined): string => url?.host ?? "(invalid URL)";
 
 /** Moves the job back to wait `waitMs` without spending an attempt (Bull counts every failure). */
 async function defer(job: Job<ActionJobData>, waitMs: number, attempt: number): Promise<never> {
@@ -161,7 +155,7 @@ const record = (
     [`action:${run.id}`]: stateField(run, fields),
   });
 
-const send = (run: Run, forward: RenderedForward, url: string): Promise<AttemptOutcome> =>
+const send = (run: Run, forward: RenderedForward, url: string | URL | undefined): Promise<AttemptOutcome> =>
   sendForward(forward, {
     url,
     idempotencyKey: run.id,
@@ -207,7 +201,8 @@ export function createActionExecutor(deps: ExecuteActionDeps): ActionExecutor {
       await deadLetter(run, reason, "(not rendered)");
       return failForGood(run, reason);
     }
-    const host = hostOf(forward.url);
+    const target = parseTarget(forward.url);
+    const host = hostOf(target);
     const wait = await deps.breakers.check(host);
     if (wait > 0) {
       await summarise(run, { state: "waiting", note: `circuit breaker open for ${host}`, retryInMs: wait });
@@ -215,7 +210,7 @@ export function createActionExecutor(deps: ExecuteActionDeps): ActionExecutor {
       return defer(job, wait, run.attempt);
     }
 
-    const outcome = await send(run, forward, forward.url);
+    const outcome = await send(run, forward, target);
     deps.metrics.deliveries.inc({ host, outcome: outcome.verdict });
     deps.metrics.deliveryLatency.observe(outcome.latencyMs / 1000);
     if (await deps.breakers.record(host, outcome.verdict !== "retry"))
@@ -271,7 +266,7 @@ async function notDelivered(
       error: fallback.error,
     });
     deps.metrics.deliveries.inc({
-      host: hostOf(forward.fallback_url),
+      host: hostOf(parseTarget(forward.fallback_url)),
       outcome: `fallback_${fallback.verdict}`,
     });
     if (fallback.verdict === "delivered") {

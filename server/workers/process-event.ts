@@ -143,11 +143,26 @@ export interface DispatchPlan {
   jobs: ActionJobToAdd[];
 }
 
+/** JSON made once per ruleset version, and once per action (and version), not per event. */
+const versionJson = new WeakMap<ActionJobData["ruleset"], string>();
+const restJson = new WeakMap<object, { ruleset: ActionJobData["ruleset"]; rule: string; json: string }>();
+
+function jobRest(data: Omit<ActionJobData, "event">): string {
+  const cached = restJson.get(data.action);
+  if (cached !== undefined && cached.ruleset === data.ruleset && cached.rule === data.rule.id)
+    return cached.json;
+  const json = JSON.stringify(data);
+  restJson.set(data.action, { ruleset: data.ruleset, rule: data.rule.id, json });
+  return json;
+}
+
 export function planDispatch(event: EventJobData, decision: Decision): DispatchPlan {
+  let ruleset = versionJson.get(decision.ruleset);
+  if (ruleset === undefined) versionJson.set(decision.ruleset, (ruleset = JSON.stringify(decision.ruleset)));
   return {
     decision,
     fields: {
-      ruleset: JSON.stringify(decision.ruleset),
+      ruleset,
       matches: JSON.stringify(decision.matched),
       actions: JSON.stringify(decision.actions),
       state: "dispatched",
@@ -156,7 +171,7 @@ export function planDispatch(event: EventJobData, decision: Decision): DispatchP
     jobs: decision.jobs.map((data) => {
       const id = actionJobId(event.id, data.rule.id, data.actionIndex);
       const actionJob: ActionJobData = Object.assign({ event }, data);
-      return { id, data: JSON.stringify(actionJob), value: actionJob, options: jobOptionsFor(data.action) };
+      return { id, rest: jobRest(data), value: actionJob, options: jobOptionsFor(data.action) };
     }),
   };
 }
@@ -230,7 +245,7 @@ export function createEventProcessor(deps: ProcessEventDeps): (job: Job<EventJob
       job.data,
       decide(job.data, current.ruleset, current.version, deps.context, call),
     );
-    if (!(await deps.dispatch(job.data.id, plan.fields, plan.jobs))) {
+    if (!(await deps.dispatch(job.data, plan.fields, plan.jobs))) {
       deps.log.info(
         fields,
         "retry: the decision of an earlier attempt stands (its ruleset version and its action jobs)",
