@@ -148,6 +148,13 @@ function compileForward(
   }
   const retry: Required<Retry> = { ...DEFAULT_RETRY, ...spec.retry };
   const method = spec.method ?? "POST";
+  const timeoutMs = parseDuration(spec.timeout ?? "5s") ?? 5000;
+  const retryMs = {
+    attempts: retry.attempts,
+    backoff: retry.backoff,
+    delayMs: parseDuration(retry.delay) ?? 2000,
+    maxDelayMs: parseDuration(retry.max_delay) ?? 600_000,
+  };
   return (input) => {
     const data = templateContext(input);
     let target = render(url, data);
@@ -176,13 +183,8 @@ function compileForward(
       body: text,
       content_type: type,
       fallback_url: fallback === undefined ? undefined : render(fallback, data),
-      timeoutMs: parseDuration(spec.timeout ?? "5s") ?? 5000,
-      retry: {
-        attempts: retry.attempts,
-        backoff: retry.backoff,
-        delayMs: parseDuration(retry.delay) ?? 2000,
-        maxDelayMs: parseDuration(retry.max_delay) ?? 600_000,
-      },
+      timeoutMs,
+      retry: { ...retryMs },
       sign: spec.sign ?? true,
       success: spec.success ?? "2xx",
       signing_secret: spec.signing_secret,

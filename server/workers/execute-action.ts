@@ -223,7 +223,9 @@ export function createActionExecutor(deps: ExecuteActionDeps): ActionExecutor {
     };
     if (outcome.verdict !== "delivered") return notDelivered(run, forward, outcome, detail, host);
     deps.metrics.actions.inc({ type: "forward", outcome: "delivered" });
-    deps.log.info(Object.assign(logFields(run), detail), "forward delivered");
+    // a delivery is in the event's trace and the metrics; its line is for debugging (failures warn)
+    if (deps.log.isLevelEnabled("debug"))
+      deps.log.debug(Object.assign(logFields(run), detail), "forward delivered");
     return {
       eventId: data.event.id,
       trace: {

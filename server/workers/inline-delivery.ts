@@ -45,7 +45,7 @@ const bullScripts = require("bull/lib/scripts.js") as {
     target: "completed",
     ignoreLock: boolean,
     notFetch: boolean,
-  ): Array<string | number>;
+  ): unknown[];
   finishedErrors(code: number, jobId: string, command: string, state: string): Error;
   extendLock(queue: ActionQueue, jobId: string, durationMs: number): Promise<number>;
 };
@@ -137,9 +137,16 @@ export function createInlineDelivery(deps: InlineDeliveryDeps): InlineDelivery {
   }, lockMs / 4);
   renew.unref();
 
-  async function complete(job: InlineJob, done: ActionDone | undefined): Promise<void> {
-    job.finishedOn = Date.now();
-    const args = bullScripts.moveToFinishedArgs(
+  // bull's moveToFinished arguments for completing a job, as its moveToFinishedArgs builds them (keys,
+  // then jobId, finishedOn, "returnvalue", value, lock token, keep-jobs options packed, event data, fetch
+  // next, key prefix, lock duration, token, metrics size) with what is the same for every job made once
+  const { keys } = queue;
+  const jobKeyPrefix = keys[""] ?? "";
+  const activeEvents = `${keys.active}@${queue.token}`;
+  const metricsKey = `${jobKeyPrefix}metrics:completed`;
+  const packedKeep = new WeakMap<object, unknown>();
+  const bullArgs = (job: InlineJob): unknown[] =>
+    bullScripts.moveToFinishedArgs(
       job,
       undefined,
       "returnvalue",
@@ -148,9 +155,43 @@ export function createInlineDelivery(deps: InlineDeliveryDeps): InlineDelivery {
       false,
       true,
     );
+  const completionArgs = (job: InlineJob): unknown[] => {
+    const keep = job.opts.removeOnComplete;
+    let packed = typeof keep === "object" ? packedKeep.get(keep) : undefined;
+    if (packed === undefined) {
+      packed = bullArgs(job)[14];
+      if (typeof keep === "object") packedKeep.set(keep, packed);
+    }
+    return [
+      keys.active, keys.completed, jobKeyPrefix + job.id, keys.wait, keys.priority, activeEvents,
+      keys.delayed, keys.stalled, metricsKey,
+      job.id, job.finishedOn, "returnvalue", "null", queue.token, packed, `{"jobId":${JSON.stringify(job.id)}}`,
+      0, jobKeyPrefix, lockMs, queue.token, "",
+    ]; // prettier-ignore
+  };
+  {
+    // bull is pinned; still, refuse to start if its arguments ever differ from these
+    const probe = new BullJob(consumer, DEFAULT_JOB_NAME, {} as ActionJobData, {
+      removeOnComplete: { age: 1, count: 1 },
+      timestamp: 0,
+    });
+    probe.id = "probe";
+    probe.finishedOn = 1;
+    const ours = JSON.stringify(completionArgs(probe));
+    const theirs = JSON.stringify(bullArgs(probe).map((arg) => arg ?? ""));
+    if (ours !== theirs) {
+      throw new Error(
+        `bull's moveToFinished arguments changed; check server/workers/inline-delivery.ts: ${theirs}`,
+      );
+    }
+  }
+
+  async function complete(job: InlineJob, done: ActionDone | undefined): Promise<void> {
+    job.finishedOn = Date.now();
+    const args = completionArgs(job);
     args.splice(9, 0, deps.traceKey(job.data.event.id));
     if (done !== undefined) for (const name in done.trace) args.push(name, done.trace[name] ?? "");
-    const code = await client.switchboardCompleteAction!(...args);
+    const code = await client.switchboardCompleteAction!(...(args as Array<string | number>));
     if (code < 0) throw bullScripts.finishedErrors(code, job.id, "finished", "active");
   }
 
