@@ -41,6 +41,11 @@ redis.call("HSET", KEYS[1], "until", tonumber(ARGV[2]) + cooldown, "cooldown", c
 return {1, failures}`;
 
 export interface Breakers {
+  /**
+   * The host was seen healthy by this process within the last second: check() would answer 0 and
+   * record(host, true) would not ask Redis (the caller may skip both promises).
+   */
+  trusts(host: string): boolean;
   /** ms deliveries to this host must wait, 0 to go ahead */
   check(host: string): Promise<number>;
   /** records an attempt's outcome; true when this failure opened the breaker */
@@ -80,6 +85,7 @@ export function createBreakers(
     }
   };
   return {
+    trusts: seenHealthy,
     async check(host) {
       if (seenHealthy(host)) return 0;
       const [wait, failures] = await scripted.switchboardBreakerCheck(key(host), Date.now());

@@ -164,6 +164,18 @@ const send = (run: Run, forward: RenderedForward, url: string | URL | undefined)
   });
 
 export function createActionExecutor(deps: ExecuteActionDeps): ActionExecutor {
+  // labelled metric children made once (prom-client hashes the labels on every inc otherwise)
+  const delivered = deps.metrics.actions.labels({ type: "forward", outcome: "delivered" });
+  const byHost = new Map<string, { inc(): void }>();
+  const deliveries = (host: string, outcome: string): { inc(): void } => {
+    const key = `${outcome} ${host}`;
+    let child = byHost.get(key);
+    if (child === undefined) {
+      if (byHost.size > 10_000) byHost.clear();
+      byHost.set(key, (child = deps.metrics.deliveries.labels({ host, outcome })));
+    }
+    return child;
+  };
   return async (job, prepared) => {
     const { data } = job;
     const deferrals = data.deferrals ?? 0;
@@ -203,7 +215,8 @@ export function createActionExecutor(deps: ExecuteActionDeps): ActionExecutor {
     }
     const target = parseTarget(forward.url);
     const host = hostOf(target);
-    const wait = await deps.breakers.check(host);
+    const trusted = deps.breakers.trusts(host);
+    const wait = trusted ? 0 : await deps.breakers.check(host);
     if (wait > 0) {
       await summarise(run, { state: "waiting", note: `circuit breaker open for ${host}`, retryInMs: wait });
       logOf(run).info({ host, waitMs: wait }, "circuit breaker open; delivery deferred");
@@ -211,9 +224,10 @@ export function createActionExecutor(deps: ExecuteActionDeps): ActionExecutor {
     }
 
     const outcome = await send(run, forward, target);
-    deps.metrics.deliveries.inc({ host, outcome: outcome.verdict });
+    deliveries(host, outcome.verdict).inc();
     deps.metrics.deliveryLatency.observe(outcome.latencyMs / 1000);
-    if (await deps.breakers.record(host, outcome.verdict !== "retry"))
+    const ok = outcome.verdict !== "retry";
+    if (!(ok && deps.breakers.trusts(host)) && (await deps.breakers.record(host, ok)))
       logOf(run).warn({ host }, "circuit breaker opened");
     const detail = {
       status: outcome.status,
@@ -222,7 +236,7 @@ export function createActionExecutor(deps: ExecuteActionDeps): ActionExecutor {
       request: outcome.request,
     };
     if (outcome.verdict !== "delivered") return notDelivered(run, forward, outcome, detail, host);
-    deps.metrics.actions.inc({ type: "forward", outcome: "delivered" });
+    delivered.inc();
     // a delivery is in the event's trace and the metrics; its line is for debugging (failures warn)
     if (deps.log.isLevelEnabled("debug"))
       deps.log.debug(Object.assign(logFields(run), detail), "forward delivered");

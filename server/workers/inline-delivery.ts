@@ -26,7 +26,12 @@ import type { ActionDone, ActionExecutor, PreparedEvent } from "./execute-action
 
 const require = createRequire(import.meta.url);
 
-type InlineJob = Bull.Job<ActionJobData> & { id: string; processedOn: number; finishedOn: number };
+type InlineJob = Bull.Job<ActionJobData> & {
+  id: string;
+  processedOn: number;
+  finishedOn: number;
+  toKey(type: string): string;
+};
 
 /** bull's Job class (its typings declare only the interface) */
 const BullJob = require("bull/lib/job.js") as new (
@@ -186,6 +191,61 @@ export function createInlineDelivery(deps: InlineDeliveryDeps): InlineDelivery {
     }
   }
 
+  // The Job object bull would make for a job it takes (fromJSON), made without its constructor: that binds
+  // toKey with lodash per job, which cost more than the rest of it. Options as bull's add sets them, once
+  // per options object; checked against bull's own constructor at start.
+  const toKey = (consumer as unknown as { toKey(type: string): string }).toKey.bind(consumer);
+  const baseOpts = new WeakMap<Bull.JobOptions, Record<string, unknown>>();
+  const realJob = (
+    id: string,
+    value: ActionJobData,
+    options: Bull.JobOptions,
+    timestamp: number,
+  ): InlineJob => {
+    const job = new BullJob(consumer, DEFAULT_JOB_NAME, value, {
+      ...queue.defaultJobOptions,
+      ...options,
+      jobId: id,
+      timestamp,
+    });
+    job.id = id;
+    job.processedOn = timestamp;
+    return job;
+  };
+  function makeJob(id: string, value: ActionJobData, options: Bull.JobOptions, timestamp: number): InlineJob {
+    let base = baseOpts.get(options);
+    if (base === undefined) {
+      base = realJob("", value, options, 0).opts as Record<string, unknown>;
+      baseOpts.set(options, base);
+    }
+    const job = Object.create(BullJob.prototype as object) as InlineJob & Record<string, unknown>;
+    job.opts = { ...base, jobId: id, timestamp } as Bull.JobOptions;
+    job.name = DEFAULT_JOB_NAME;
+    job.queue = consumer;
+    job.data = value;
+    job._progress = 0;
+    job.delay = 0;
+    job.timestamp = timestamp;
+    job.stacktrace = [];
+    job.returnvalue = null;
+    job.attemptsMade = 0;
+    job.toKey = toKey;
+    job.debounceId = undefined;
+    job.id = id;
+    job.processedOn = timestamp;
+    return job;
+  }
+  {
+    const options = { attempts: 3, removeOnComplete: { age: 1 } };
+    const data = {} as ActionJobData;
+    const [ours, theirs] = [makeJob("probe", data, options, 1), realJob("probe", data, options, 1)];
+    const shape = (job: object): string =>
+      JSON.stringify(Object.entries(job).filter(([name]) => name !== "queue" && name !== "toKey"));
+    if (shape(ours) !== shape(theirs) || ours.toKey("x") !== theirs.toKey("x")) {
+      throw new Error(`bull's Job changed; check server/workers/inline-delivery.ts: ${shape(theirs)}`);
+    }
+  }
+
   async function complete(job: InlineJob, done: ActionDone | undefined): Promise<void> {
     job.finishedOn = Date.now();
     const args = completionArgs(job);
@@ -234,10 +294,7 @@ export function createInlineDelivery(deps: InlineDeliveryDeps): InlineDelivery {
       // after the reply has been written: the sender is not kept waiting for the destination
       setImmediate(() => {
         for (const { id, value, options } of jobs) {
-          const opts = { ...queue.defaultJobOptions, ...options, jobId: id, timestamp }; // as bull's add
-          const job = new BullJob(consumer, DEFAULT_JOB_NAME, value, opts);
-          job.id = id;
-          job.processedOn = timestamp;
+          const job = makeJob(id, value, options, timestamp);
           runsFromRequest.inc();
           const settled = run(job, prepared).finally(() => settling.delete(settled));
           settling.add(settled);
