@@ -10,6 +10,7 @@ import type { Redis } from "ioredis";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { bullAddJobFor } from "../queue/bull-add-job.ts";
+import { loopBatched } from "../redis/loop-batch.ts";
 import type { ActionQueue, EventQueue } from "../queue/queues.ts";
 import type { EventJobData, VerificationSummary } from "../queue/job-types.ts";
 import type { NonceFamily } from "../signatures/vobiz-signature.ts";
@@ -90,10 +91,8 @@ export function createIngest(deps: IngestDeps): Ingest {
   const keys = traceKeys(deps.prefix);
   const activeKey = (deps.actions as unknown as { keys: Record<string, string> }).keys.active ?? "";
   const { inline } = deps;
-  const script = (
-    deps.redis as unknown as Record<string, (...args: Array<string | number>) => Promise<ClaimReply>>
-  ).switchboardClaimEvent;
-  if (script === undefined) throw new Error("the claim script is not defined");
+  // claims made during one turn of the event loop leave in one write (loop-batch.ts)
+  const claim = loopBatched<ClaimReply>(deps.redis, "switchboardClaimEvent");
 
   return async (event) => {
     const receivedAt = event.receivedAt === undefined ? new Date() : new Date(event.receivedAt);
@@ -155,7 +154,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     }
     let reply: ClaimReply;
     try {
-      reply = await script.apply(deps.redis, args);
+      reply = await claim(...args);
     } catch (error) {
       inline?.release(reserved);
       throw unavailable(error);

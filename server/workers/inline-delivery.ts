@@ -20,6 +20,7 @@ import type { Redis } from "ioredis";
 import type { ActionQueue } from "../queue/queues.ts";
 import type { ActionJobData } from "../queue/job-types.ts";
 import type { Logger } from "../logger.ts";
+import { loopBatched } from "../redis/loop-batch.ts";
 import type { Metrics } from "../metrics.ts";
 import type { ActionJobToAdd } from "./dispatch-event.ts";
 import type { ActionDone, ActionExecutor, PreparedEvent } from "./execute-action.ts";
@@ -111,9 +112,7 @@ interface ConsumerInternals {
   defaultJobOptions: Bull.JobOptions | undefined;
   keys: Record<string, string>;
   settings: { lockDuration: number };
-  client: Redis & {
-    switchboardCompleteAction?(...args: Array<string | number>): Promise<number>;
-  };
+  client: Redis;
 }
 
 export function createInlineDelivery(deps: InlineDeliveryDeps): InlineDelivery {
@@ -121,6 +120,8 @@ export function createInlineDelivery(deps: InlineDeliveryDeps): InlineDelivery {
   const queue = consumer as unknown as ConsumerInternals;
   const client = queue.client;
   client.defineCommand("switchboardCompleteAction", { numberOfKeys: 10, lua: COMPLETE_SCRIPT });
+  // completions of one turn of the event loop leave in one write (loop-batch.ts)
+  const completeAction = loopBatched<number>(client, "switchboardCompleteAction");
   const lockMs = queue.settings.lockDuration;
   const runsFromRequest = deps.metrics.actionRuns.labels({ started: "request" });
   let running = 0;
@@ -251,7 +252,7 @@ export function createInlineDelivery(deps: InlineDeliveryDeps): InlineDelivery {
     const args = completionArgs(job);
     args.splice(9, 0, deps.traceKey(job.data.event.id));
     if (done !== undefined) for (const name in done.trace) args.push(name, done.trace[name] ?? "");
-    const code = await client.switchboardCompleteAction!(...(args as Array<string | number>));
+    const code = await completeAction(...(args as Array<string | number>));
     if (code < 0) throw bullScripts.finishedErrors(code, job.id, "finished", "active");
   }
 
