@@ -10,7 +10,6 @@ import type { Redis } from "ioredis";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { bullAddJobFor } from "../queue/bull-add-job.ts";
-import { loopBatched } from "../redis/loop-batch.ts";
 import type { ActionQueue, EventQueue } from "../queue/queues.ts";
 import type { EventJobData, VerificationSummary } from "../queue/job-types.ts";
 import type { NonceFamily } from "../signatures/vobiz-signature.ts";
@@ -91,8 +90,10 @@ export function createIngest(deps: IngestDeps): Ingest {
   const keys = traceKeys(deps.prefix);
   const activeKey = (deps.actions as unknown as { keys: Record<string, string> }).keys.active ?? "";
   const { inline } = deps;
-  // claims made during one turn of the event loop leave in one write (loop-batch.ts)
-  const claim = loopBatched<ClaimReply>(deps.redis, "switchboardClaimEvent");
+  const script = (
+    deps.redis as unknown as Record<string, (...args: Array<string | number>) => Promise<ClaimReply>>
+  ).switchboardClaimEvent;
+  if (script === undefined) throw new Error("the claim script is not defined");
 
   return async (event) => {
     const receivedAt = event.receivedAt === undefined ? new Date() : new Date(event.receivedAt);
@@ -154,7 +155,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     }
     let reply: ClaimReply;
     try {
-      reply = await claim(...args);
+      reply = await script.apply(deps.redis, args);
     } catch (error) {
       inline?.release(reserved);
       throw unavailable(error);

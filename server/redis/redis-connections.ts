@@ -1,14 +1,16 @@
 import { Redis, type RedisOptions } from "ioredis";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import { corkEachTurn } from "./cork-turn.ts";
 
 /**
  * The Redis connections of one process, shared the way bull's PATTERNS.md describes:
  * - `command`: our own commands and the producing queues. It fails fast while Redis is away (no offline
  *   queue, 1 s command timeout) so that /events answers 503 instead of hanging.
- * - `worker`: the consuming queues' client; it waits through reconnects (bull needs that). Commands issued
- *   in the same tick go out as one pipeline (ioredis autopipelining): bull's job bookkeeping and our trace
- *   writes from many concurrent jobs then share write calls (+15% delivered events/s, docs/BENCHMARKS.md).
+ * - `worker`: the consuming queues' client; it waits through reconnects (bull needs that).
+ * On both, the commands of one turn of the event loop leave in one write (cork-turn.ts): under load the
+ * claims of several requests, and bull's bookkeeping and our trace writes for many concurrent jobs, then
+ * share write calls (docs/BENCHMARKS.md).
  * - `subscriber`: one shared subscriber for every queue and for fleet pub/sub.
  * - blocking clients: one per consuming queue, made on demand, closed by `close()`.
  */
@@ -53,8 +55,9 @@ export function createRedisConnections(url: string, log: Logger, name = "switchb
   const worker = open("worker", {
     maxRetriesPerRequest: null,
     enableReadyCheck: false,
-    enableAutoPipelining: true,
   });
+  corkEachTurn(command);
+  corkEachTurn(worker);
   const subscriber = open("subscriber", { maxRetriesPerRequest: null, enableReadyCheck: false });
   return {
     command,

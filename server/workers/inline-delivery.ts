@@ -20,7 +20,6 @@ import type { Redis } from "ioredis";
 import type { ActionQueue } from "../queue/queues.ts";
 import type { ActionJobData } from "../queue/job-types.ts";
 import type { Logger } from "../logger.ts";
-import { loopBatched } from "../redis/loop-batch.ts";
 import type { Metrics } from "../metrics.ts";
 import type { ActionJobToAdd } from "./dispatch-event.ts";
 import type { ActionDone, ActionExecutor, PreparedEvent } from "./execute-action.ts";
@@ -62,8 +61,10 @@ if (moveToFinished.keys !== 9 || !moveToFinished.content.includes("ARGV[12]")) {
 
 /**
  * bull's moveToFinished as a function, then the trace fields. KEYS[1..9], ARGV[1..12] as bull's script
- * takes them; KEYS[10] the event's trace; ARGV[13..] its fields (name, value pairs), written only while
- * the trace exists (it is never created without its retention).
+ * takes them, except ARGV[6] (the keep-jobs option): JSON here, packed for bull by the script, so that no
+ * argument is binary (a command with a Buffer argument costs ioredis several times as much to encode);
+ * KEYS[10] the event's trace; ARGV[13..] its fields (name, value pairs), written only while the trace
+ * exists (it is never created without its retention).
  */
 const COMPLETE_SCRIPT = [
   "local function bullMoveToFinished(KEYS, ARGV)",
@@ -72,8 +73,20 @@ const COMPLETE_SCRIPT = [
   'if #ARGV > 12 and redis.call("EXISTS", KEYS[10]) == 1 then',
   '  redis.call("HSET", KEYS[10], unpack(ARGV, 13))',
   "end",
-  "return bullMoveToFinished({unpack(KEYS, 1, 9)}, {unpack(ARGV, 1, 12)})",
+  "local argv = {unpack(ARGV, 1, 12)}",
+  "argv[6] = cmsgpack.pack(cjson.decode(argv[6]))",
+  "return bullMoveToFinished({unpack(KEYS, 1, 9)}, argv)",
 ].join("\n");
+
+/**
+ * The keep-jobs option of bull's moveToFinished (`removeOnComplete` as bull's moveToFinishedArgs turns it
+ * into what its script reads), as JSON for COMPLETE_SCRIPT to pack.
+ */
+export function keepJobsJson(keep: Bull.JobOptions["removeOnComplete"]): string {
+  if (typeof keep === "object") return JSON.stringify(keep);
+  if (typeof keep === "number") return JSON.stringify({ count: keep });
+  return JSON.stringify({ count: keep === true ? 0 : -1 });
+}
 
 /** bull's name for jobs added without one */
 const DEFAULT_JOB_NAME = "__default__";
@@ -112,7 +125,9 @@ interface ConsumerInternals {
   defaultJobOptions: Bull.JobOptions | undefined;
   keys: Record<string, string>;
   settings: { lockDuration: number };
-  client: Redis;
+  client: Redis & {
+    switchboardCompleteAction?(...args: Array<string | number>): Promise<number>;
+  };
 }
 
 export function createInlineDelivery(deps: InlineDeliveryDeps): InlineDelivery {
@@ -120,8 +135,6 @@ export function createInlineDelivery(deps: InlineDeliveryDeps): InlineDelivery {
   const queue = consumer as unknown as ConsumerInternals;
   const client = queue.client;
   client.defineCommand("switchboardCompleteAction", { numberOfKeys: 10, lua: COMPLETE_SCRIPT });
-  // completions of one turn of the event loop leave in one write (loop-batch.ts)
-  const completeAction = loopBatched<number>(client, "switchboardCompleteAction");
   const lockMs = queue.settings.lockDuration;
   const runsFromRequest = deps.metrics.actionRuns.labels({ started: "request" });
   let running = 0;
@@ -144,13 +157,13 @@ export function createInlineDelivery(deps: InlineDeliveryDeps): InlineDelivery {
   renew.unref();
 
   // bull's moveToFinished arguments for completing a job, as its moveToFinishedArgs builds them (keys,
-  // then jobId, finishedOn, "returnvalue", value, lock token, keep-jobs options packed, event data, fetch
+  // then jobId, finishedOn, "returnvalue", value, lock token, keep-jobs options (JSON), event data, fetch
   // next, key prefix, lock duration, token, metrics size) with what is the same for every job made once
   const { keys } = queue;
   const jobKeyPrefix = keys[""] ?? "";
   const activeEvents = `${keys.active}@${queue.token}`;
   const metricsKey = `${jobKeyPrefix}metrics:completed`;
-  const packedKeep = new WeakMap<object, unknown>();
+  const keepJson = new WeakMap<object, string>();
   const bullArgs = (job: InlineJob): unknown[] =>
     bullScripts.moveToFinishedArgs(
       job,
@@ -163,15 +176,15 @@ export function createInlineDelivery(deps: InlineDeliveryDeps): InlineDelivery {
     );
   const completionArgs = (job: InlineJob): unknown[] => {
     const keep = job.opts.removeOnComplete;
-    let packed = typeof keep === "object" ? packedKeep.get(keep) : undefined;
-    if (packed === undefined) {
-      packed = bullArgs(job)[14];
-      if (typeof keep === "object") packedKeep.set(keep, packed);
+    let json = typeof keep === "object" ? keepJson.get(keep) : undefined;
+    if (json === undefined) {
+      json = keepJobsJson(keep);
+      if (typeof keep === "object") keepJson.set(keep, json);
     }
     return [
       keys.active, keys.completed, jobKeyPrefix + job.id, keys.wait, keys.priority, activeEvents,
       keys.delayed, keys.stalled, metricsKey,
-      job.id, job.finishedOn, "returnvalue", "null", queue.token, packed, `{"jobId":${JSON.stringify(job.id)}}`,
+      job.id, job.finishedOn, "returnvalue", "null", queue.token, json, `{"jobId":${JSON.stringify(job.id)}}`,
       0, jobKeyPrefix, lockMs, queue.token, "",
     ]; // prettier-ignore
   };
@@ -183,8 +196,9 @@ export function createInlineDelivery(deps: InlineDeliveryDeps): InlineDelivery {
     });
     probe.id = "probe";
     probe.finishedOn = 1;
-    const ours = JSON.stringify(completionArgs(probe));
-    const theirs = JSON.stringify(bullArgs(probe).map((arg) => arg ?? ""));
+    // (the keep-jobs option goes as JSON, packed by the script: compared as bull packs it, below)
+    const ours = JSON.stringify(completionArgs(probe).with(14, ""));
+    const theirs = JSON.stringify(bullArgs(probe).map((arg, i) => (i === 14 ? "" : (arg ?? ""))));
     if (ours !== theirs) {
       throw new Error(
         `bull's moveToFinished arguments changed; check server/workers/inline-delivery.ts: ${theirs}`,
@@ -252,7 +266,7 @@ export function createInlineDelivery(deps: InlineDeliveryDeps): InlineDelivery {
     const args = completionArgs(job);
     args.splice(9, 0, deps.traceKey(job.data.event.id));
     if (done !== undefined) for (const name in done.trace) args.push(name, done.trace[name] ?? "");
-    const code = await completeAction(...(args as Array<string | number>));
+    const code = await client.switchboardCompleteAction!(...(args as Array<string | number>));
     if (code < 0) throw bullScripts.finishedErrors(code, job.id, "finished", "active");
   }
 

@@ -6,11 +6,14 @@
  * runs out), shutdown waits for it, and beyond ACTION_CONCURRENCY jobs wait in the queue.
  */
 import assert from "node:assert/strict";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { test } from "node:test";
 import Bull from "bull";
 import { Redis } from "ioredis";
 import { findFreePort } from "../../server/redis/find-free-port.ts";
+import { jobOptionsFor } from "../../server/workers/action-job-options.ts";
+import { keepJobsJson } from "../../server/workers/inline-delivery.ts";
 import { startHttpSink, type CapturedRequest } from "../helpers/http-sink.ts";
 import { startMainProcess, waitForStatus } from "../helpers/process.ts";
 import { scratchRuleset } from "../helpers/rules.ts";
@@ -108,6 +111,35 @@ test("delivered at once by the process that received it: completed with its trac
   assert.equal(await redis.exists(key(`actions:${job}:lock`)), 0);
   assert.equal(await runs("request"), fromRequest + 1);
   assert.equal(await runs("queue"), fromQueue);
+});
+
+test("the completion packs the keep-jobs option into what bull's own completion sends", async () => {
+  const bullScripts = createRequire(import.meta.url)("bull/lib/scripts.js") as {
+    moveToFinishedArgs(job: unknown, ...rest: unknown[]): unknown[];
+  };
+  const probe = {
+    id: "probe",
+    queue: { keys: { "": "q:" }, toKey: (name: string) => name, token: "t", settings: { lockDuration: 1 } },
+  };
+  // the fields bull's script reads (count, age), after its unpack of bull's bytes and of ours
+  const read = `local function read(k) return {tostring(k.count), tostring(k.age)} end
+return {read(cmsgpack.unpack(ARGV[1])), read(cmsgpack.unpack(cmsgpack.pack(cjson.decode(ARGV[2]))))}`;
+  const actionKeep = jobOptionsFor({ type: "forward", url: "http://x/" } as never).removeOnComplete;
+  for (const keep of [actionKeep, { age: 1 }, { count: 3 }, 7, true, false, undefined]) {
+    const bulls = bullScripts.moveToFinishedArgs(
+      probe,
+      undefined,
+      "returnvalue",
+      keep,
+      "completed",
+      false,
+      true,
+    )[14];
+    assert.ok(Buffer.isBuffer(bulls));
+    const [theirs, ours] = (await redis.eval(read, 0, bulls, keepJobsJson(keep))) as string[][];
+    assert.deepEqual(ours, theirs, `removeOnComplete ${JSON.stringify(keep)}`);
+  }
+  assert.deepEqual(JSON.parse(keepJobsJson(actionKeep)), { age: 86_400, count: 10_000 });
 });
 
 test("a delivery slower than the job lock keeps its lock: the queue never takes it over, one request", async () => {
