@@ -18,7 +18,9 @@
 -- (ms) and the prefix of the actions queue's job keys; then three arguments per action job (id, its data
 -- JSON less the event, opts JSON): the event (ARGV[7]) is spliced in as the data's first key. The action
 -- jobs are added instead of the event job (ARGV[8] is then ""); the first K are taken as bull's
--- moveToActive takes a job for a worker: into the active list (KEYS[17]), locked with the token.
+-- moveToActive takes a job for a worker: into the active list (KEYS[17]), locked with the token. Those are
+-- stored there directly, as bull's addJob stores a job (the same hash) plus moveToActive's processedOn:
+-- they never wait, so bull's job counter, the wait list and its "waiting" message are spared.
 -- Returns {"replayed"} | {"duplicate", first id} | {"stored", id, taken} where taken has a "1" for each
 -- of the first K jobs that was taken ("0" if it could not be: a paused queue).
 -- KEYS[17] the actions queue's active list
@@ -37,26 +39,29 @@ if existing then
 end
 
 local decided = ARGV[13] ~= nil
+local f = 0
 local taken = ""
 if decided then
-  local f = tonumber(ARGV[13])
+  f = tonumber(ARGV[13])
   local inline = tonumber(ARGV[14 + 2 * f])
   local token, lockMs, jobPrefix = ARGV[15 + 2 * f], ARGV[16 + 2 * f], ARGV[17 + 2 * f]
+  local paused = inline > 0 and redis.call("EXISTS", KEYS[13]) == 1
   local i = 18 + 2 * f
   while i <= #ARGV do
     local jobId = ARGV[i]
     local data = '{"event":' .. ARGV[7] .. ',' .. string.sub(ARGV[i + 1], 2)
-    bullAddAction({KEYS[11], KEYS[12], KEYS[13], KEYS[14], KEYS[15], KEYS[16]}, jobId, data, ARGV[i + 2], ARGV[3])
-    if #taken < inline then
-      -- just pushed at the head of the wait list, unless the queue is paused
-      if redis.call("LREM", KEYS[11], 1, jobId) == 1 then
-        redis.call("LPUSH", KEYS[17], jobId)
-        redis.call("SET", jobPrefix .. jobId .. ":lock", token, "PX", lockMs)
-        redis.call("HSET", jobPrefix .. jobId, "processedOn", ARGV[3])
-        taken = taken .. "1"
-      else
-        taken = taken .. "0"
-      end
+    local jobKey = jobPrefix .. jobId
+    if #taken < inline and not paused and redis.call("EXISTS", jobKey) == 0 then
+      -- taken at once: stored as bull's addJob stores it, then as its moveToActive takes it (into the
+      -- active list, locked with the token, processedOn), without passing through the wait list
+      redis.call("HSET", jobKey, "name", "__default__", "data", data, "opts", ARGV[i + 2],
+        "timestamp", ARGV[3], "delay", "0", "priority", "0", "processedOn", ARGV[3])
+      redis.call("LPUSH", KEYS[17], jobId)
+      redis.call("SET", jobKey .. ":lock", token, "PX", lockMs)
+      taken = taken .. "1"
+    else
+      if #taken < inline then taken = taken .. "0" end
+      bullAddAction({KEYS[11], KEYS[12], KEYS[13], KEYS[14], KEYS[15], KEYS[16]}, jobId, data, ARGV[i + 2], ARGV[3])
     end
     i = i + 3
   end
@@ -65,15 +70,14 @@ else
 end
 local event = ARGV[7]
 if ARGV[11] ~= "" then event = ARGV[11] end
-if ARGV[12] == "" then
-  redis.call("HSET", KEYS[4], "event", event, "type", ARGV[9], "requestId", ARGV[10], "state", "received")
-else
-  redis.call("HSET", KEYS[4], "event", event, "type", ARGV[9], "requestId", ARGV[10], "state", "received",
-    "answer", ARGV[12])
+-- the trace in one write: the event, the /answer reply's outcome, the decision
+local fields = {"event", event, "type", ARGV[9], "requestId", ARGV[10], "state", "received"}
+if ARGV[12] ~= "" then
+  fields[9] = "answer"
+  fields[10] = ARGV[12]
 end
-if decided and tonumber(ARGV[13]) > 0 then
-  redis.call("HSET", KEYS[4], unpack(ARGV, 14, 13 + 2 * tonumber(ARGV[13])))
-end
+for k = 14, 13 + 2 * f do fields[#fields + 1] = ARGV[k] end
+redis.call("HSET", KEYS[4], unpack(fields))
 redis.call("PEXPIRE", KEYS[4], ARGV[5])
 redis.call("ZADD", KEYS[3], ARGV[3], ARGV[1])
 -- last: the de-duplication and nonce records say "stored", so they are written once everything else is

@@ -113,6 +113,37 @@ test("delivered at once by the process that received it: completed with its trac
   assert.equal(await runs("queue"), fromQueue);
 });
 
+test("a job taken at once is stored as bull stores a job it adds, takes and completes", async () => {
+  const id = await send("plain", "-stored");
+  const jobId = `${id}:plain:0`;
+  await actionState(id, "plain");
+  const ours = await redis.hgetall(key(`actions:${jobId}`));
+  // the same job through bull's own add, take and completion, on a queue of its own (no worker)
+  const queue = new Bull("actions", { prefix: key("bull-made"), redis: service.redisUrl });
+  try {
+    const options = jobOptionsFor({ type: "forward", url: "http://x/" } as never);
+    await queue.add(JSON.parse(ours.data ?? "{}") as object, { ...options, jobId });
+    const taken = await queue.getNextJob();
+    assert.equal(taken?.id, jobId);
+    await taken.moveToCompleted(undefined, true, true);
+    const theirs = await redis.hgetall(key(`bull-made:actions:${jobId}`));
+    assert.deepEqual(Object.keys(ours).sort(), Object.keys(theirs).sort());
+    for (const field of ["name", "data", "delay", "priority", "returnvalue"]) {
+      assert.equal(ours[field], theirs[field], field);
+    }
+    const opts = (job: Record<string, string>): unknown => ({
+      ...JSON.parse(job.opts ?? "{}"),
+      timestamp: 0,
+    });
+    assert.deepEqual(opts(ours), opts(theirs));
+    for (const field of ["timestamp", "processedOn", "finishedOn"]) {
+      assert.ok(Number(ours[field]) > 0 && Number(theirs[field]) > 0, field);
+    }
+  } finally {
+    await queue.close();
+  }
+});
+
 test("the completion packs the keep-jobs option into what bull's own completion sends", async () => {
   const bullScripts = createRequire(import.meta.url)("bull/lib/scripts.js") as {
     moveToFinishedArgs(job: unknown, ...rest: unknown[]): unknown[];
