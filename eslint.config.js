@@ -38,6 +38,22 @@ export default tseslint.config(
     },
   },
   {
+    // the queue boundary: bull (and its private modules) only behind server/queue/
+    files: ["server/**/*.ts"],
+    ignores: ["server/queue/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            { name: "bull", message: "bull stays behind server/queue/: use its EventQueue interface." },
+          ],
+          patterns: [{ group: ["bull/*"], message: "bull stays behind server/queue/." }],
+        },
+      ],
+    },
+  },
+  {
     files: ["server/main.ts", "scripts/**", "bench/**", "test/**"],
     rules: { "no-restricted-properties": "off" },
   },

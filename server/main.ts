@@ -7,40 +7,33 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { loadConfig, type Config } from "./config/load-config.ts";
-import { isAppError } from "./errors.ts";
-import { createLogger, type Logger } from "./logger.ts";
-import { createMetrics } from "./metrics.ts";
-import { startEmbeddedRedis } from "./redis/embedded-redis.ts";
-import { checkRedis, createRedisConnections } from "./redis/redis-connections.ts";
-import { createQueues } from "./queue/queues.ts";
-import { buildApp } from "./app.ts";
-import { healthRoutes } from "./http/routes/health-routes.ts";
-import { metricsRoutes } from "./http/routes/metrics-routes.ts";
-import { RuleRegistry } from "./rules/rule-registry.ts";
-import type { LoadedRuleset } from "./rules/load-ruleset.ts";
-import { createRulesetReloader, rulesetInvalid } from "./rules/ruleset-reloader.ts";
-import { createFleetReload } from "./rules/fleet-reload.ts";
-import { watchRules } from "./rules/watch-rules.ts";
-import { adminRulesRoutes } from "./http/routes/admin-rules-routes.ts";
-import { createAnswerer } from "./answer/answer-request.ts";
-import { createAnswerJournal } from "./answer/answer-journal.ts";
-import { createActionExecutor, queuedActionHandler } from "./workers/execute-action.ts";
 import { createBreakers } from "./actions/circuit-breaker.ts";
 import { createDeadLetters } from "./actions/dead-letters.ts";
-import { adminDeadLetterRoutes } from "./http/routes/admin-dead-letter-routes.ts";
-import { apiCallsRoutes } from "./http/routes/api-calls-routes.ts";
-import { adminEventRoutes } from "./http/routes/admin-event-routes.ts";
+import { createAnswerJournal } from "./answer/answer-journal.ts";
+import { createAnswerer } from "./answer/answer-request.ts";
+import { createAnswerStore } from "./answer/answer-store.ts";
+import { buildApp, type AppDeps } from "./app.ts";
 import { createCallStore } from "./calls/call-store.ts";
 import { createVobizClient } from "./calls/vobiz-client.ts";
-import { VERSION } from "./version.ts";
-import { createIngest, trimEventIndex, type IncomingEvent, type IngestResult } from "./events/ingest.ts";
-import { ingestRoutes } from "./http/routes/ingest-routes.ts";
-import { createEventProcessor, inlineDecider } from "./workers/process-event.ts";
-import { createInlineDelivery, type InlineDelivery } from "./workers/inline-delivery.ts";
-import { traceKeys } from "./events/trace-keys.ts";
-import { createDispatch } from "./workers/dispatch-event.ts";
+import { loadConfig, type Config } from "./config/load-config.ts";
+import { secretValues, startWarnings } from "./config/start-warnings.ts";
+import { isAppError } from "./errors.ts";
+import { startIndexTrim } from "./events/index-trim.ts";
+import { createIngest } from "./events/ingest.ts";
+import { createRequestDecider } from "./events/request-decider.ts";
 import { createTraceStore } from "./events/trace-store.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+import { createEventQueue, type EventQueue } from "./queue/event-queue.ts";
+import { startEmbeddedRedis } from "./redis/embedded-redis.ts";
+import { checkRedis, createRedisConnections, type RedisConnections } from "./redis/redis-connections.ts";
+import { createFleetReload, type FleetReload } from "./rules/fleet-reload.ts";
+import type { LoadedRuleset } from "./rules/load-ruleset.ts";
+import { RuleRegistry } from "./rules/rule-registry.ts";
+import { createRulesetReloader, rulesetInvalid } from "./rules/ruleset-reloader.ts";
+import { watchRules } from "./rules/watch-rules.ts";
+import { VERSION } from "./version.ts";
+import { startWorkers } from "./workers/start-workers.ts";
 
 export interface Service {
   /** http://host:port when the web role runs */
@@ -73,29 +66,82 @@ export async function startService(config: Readonly<Config>, log: Logger): Promi
   }
 }
 
+/** What every role shares: the rules, Redis, the queue and the stores. */
+export interface SharedDeps {
+  config: Readonly<Config>;
+  log: Logger;
+  metrics: Metrics;
+  registry: RuleRegistry<LoadedRuleset>;
+  connections: RedisConnections;
+  fleet: FleetReload;
+  queue: EventQueue;
+}
+
+const contextOptions = (config: Readonly<Config>): AppDeps["context"] => ({
+  defaultCountry: config.defaultCountry,
+  publicUrl: config.publicUrl,
+  accountId: config.vobiz.authId,
+});
+
+/**
+ * The web role's dependencies (buildApp's), and the answer journal they write to while Redis is away.
+ * Tests build the app from the same function, with a real Redis and no port.
+ */
+export function webDeps(
+  shared: SharedDeps,
+  warnings: readonly string[],
+): AppDeps & { journal: ReturnType<typeof createAnswerJournal> } {
+  const { config, log, metrics, registry, connections, queue } = shared;
+  const context = contextOptions(config);
+  const ingest = createIngest({
+    queue,
+    // /answer events are decided from their reply's evaluation; ROLE=all decides every event here
+    decider: createRequestDecider({ registry, context, everyEvent: config.role === "all", metrics, log }),
+    prefix: config.redisPrefix,
+    retentionMs: config.eventRetentionMs,
+    secretValues: secretValues(config),
+    log,
+  });
+  const journal = createAnswerJournal({ dir: path.join(config.dataDir, "journal"), ingest, log });
+  return {
+    config,
+    log,
+    metrics,
+    redis: connections.command,
+    queue,
+    ingest,
+    answer: {
+      reply: createAnswerer({ registry, context, budgetMs: config.answerBudgetMs, log }),
+      store: createAnswerStore({ ingest, journal, log }),
+    },
+    registry,
+    fleet: shared.fleet,
+    context,
+    breakers: createBreakers(connections.command, config.redisPrefix),
+    deadLetters: createDeadLetters(connections.command, config.redisPrefix),
+    calls: createCallStore(connections.command, config.redisPrefix, config.eventRetentionMs),
+    vobiz: createVobizClient({
+      apiUrl: config.vobiz.apiUrl,
+      authId: config.vobiz.authId,
+      authToken: config.vobiz.authToken,
+    }),
+    warnings,
+    journal,
+  };
+}
+
 async function assemble(
   config: Readonly<Config>,
   log: Logger,
   stack: Step[],
   close: () => Promise<void>,
 ): Promise<Service> {
-  const warnings: string[] = [];
-  if (config.signaturePolicy === "off") {
-    warnings.push(
-      "SIGNATURE_POLICY=off: requests are NOT verified; anyone who can reach this service can inject events",
-    );
-  } else if (!config.vobiz.authToken && !config.vobiz.parentAuthToken) {
-    warnings.push("VOBIZ_AUTH_TOKEN is not set: every request to /events and /answer will be refused (401)");
-  }
+  const warnings = startWarnings(config);
   for (const warning of warnings) log.warn(warning);
 
   // rules first: invalid content stops the start before anything else is started
   const metrics = createMetrics();
-  const context = {
-    defaultCountry: config.defaultCountry,
-    publicUrl: config.publicUrl,
-    accountId: config.vobiz.authId,
-  };
+  const context = contextOptions(config);
   const registry = new RuleRegistry<LoadedRuleset>();
   const reloader = createRulesetReloader(
     registry,
@@ -132,174 +178,60 @@ async function assemble(
     stack.push({ name: "rules watch", close: () => Promise.resolve(watcher.close()) });
   }
 
-  const queues = createQueues(connections, {
+  const queue = createEventQueue(connections, {
     prefix: config.redisPrefix,
     consume: config.role !== "web",
     lockMs: config.jobLockMs,
+    actionConcurrency: config.actionConcurrency,
+    log,
   });
-  stack.push({ name: "queues", close: () => queues.close() });
+  stack.push({ name: "queue", close: () => queue.close() });
+  const shared: SharedDeps = { config, log, metrics, registry, connections, fleet, queue };
 
-  const breakers = createBreakers(connections.command, config.redisPrefix);
-  const calls = createCallStore(connections.command, config.redisPrefix, config.eventRetentionMs);
-  const deadLetters = createDeadLetters(connections.command, config.redisPrefix);
-  let inline: InlineDelivery | undefined;
-  if (queues.eventsConsumer && queues.actionsConsumer) {
-    const traces = createTraceStore(connections.worker, config.redisPrefix);
-    const processEvent = createEventProcessor({
+  if (config.role !== "web") {
+    startWorkers({
+      queue,
       registry,
-      dispatch: createDispatch(queues.actions, config.redisPrefix),
-      context,
-      metrics,
-      calls,
-      log,
-    });
-    void queues.eventsConsumer.process(config.workerConcurrency, processEvent);
-    const executeAction = createActionExecutor({
-      registry,
-      traces,
-      breakers,
-      deadLetters: createDeadLetters(connections.worker, config.redisPrefix),
+      traces: createTraceStore(connections.worker, config.redisPrefix),
+      breakers: createBreakers(connections.command, config.redisPrefix),
+      deadLetters: createDeadLetters(connections.command, config.redisPrefix),
+      calls: createCallStore(connections.command, config.redisPrefix, config.eventRetentionMs),
       context,
       secrets: config.secrets,
       userAgent: `Switchboard/${VERSION}`,
+      prefix: config.redisPrefix,
+      eventConcurrency: config.workerConcurrency,
       metrics,
       log,
     });
-    // ROLE=all: deliveries start in the request path's wake; they and the queue's share the concurrency
-    if (config.role === "all") {
-      const started = createInlineDelivery({
-        consumer: queues.actionsConsumer,
-        execute: executeAction,
-        traceKey: traceKeys(config.redisPrefix).trace,
-        limit: config.actionConcurrency,
-        metrics,
-        log,
-      });
-      stack.push({ name: "inline deliveries", close: () => started.drain() });
-      inline = started;
-    }
-    const handleAction = queuedActionHandler(executeAction, traces, metrics);
-    void queues.actionsConsumer.process(
-      config.actionConcurrency,
-      inline === undefined ? handleAction : inline.counted(handleAction),
-    );
     log.info(
       { concurrency: config.workerConcurrency, actionConcurrency: config.actionConcurrency },
       "workers started",
     );
   }
+  if (config.role === "worker") return { url: undefined, redisUrl, close };
 
-  let url: string | undefined;
-  if (config.role !== "worker") {
-    const ingest = createIngest({
-      redis: connections.command,
-      queue: queues.events,
-      actions: queues.actions,
-      // one process runs both: decide in the request path and save each event a job cycle (README "Roles")
-      decide: config.role === "all" ? inlineDecider({ registry, context, metrics, log }) : undefined,
-      inline,
-      prefix: config.redisPrefix,
-      retentionMs: config.eventRetentionMs,
-      secretValues: secretValues(config),
-      log,
-    });
-    const reply = createAnswerer({ registry, context, budgetMs: config.answerBudgetMs, log });
-    const journal = createAnswerJournal({ dir: path.join(config.dataDir, "journal"), ingest, log });
-    journal.start();
-    stack.push({ name: "answer journal", close: () => journal.close() });
-    void journal.replay().catch((error: unknown) => log.warn({ err: error }, "journal replay failed"));
-    const answer = {
-      reply,
-      budgetMs: config.answerBudgetMs,
-      async store(event: IncomingEvent): Promise<IngestResult | "journaled"> {
-        try {
-          const result = await ingest(event);
-          return result;
-        } catch (error) {
-          if (!isAppError(error) || error.code !== "QUEUE_UNAVAILABLE") throw error;
-          await journal.write(event);
-          log.warn({ eventId: event.id, path: event.path }, "Redis unavailable: answer event journaled");
-          return "journaled";
-        }
-      },
-    };
-    const trim = setInterval(() => {
-      trimEventIndex(connections.command, config.redisPrefix, config.eventRetentionMs).catch(
-        (error: unknown) => log.warn({ err: error }, "could not trim the event index"),
-      );
-    }, 60_000);
-    trim.unref();
-    stack.push({ name: "index trim", close: () => Promise.resolve(clearInterval(trim)) });
-    const app = buildApp({
-      log,
-      handlers: [
-        ingestRoutes({
-          config,
-          ingest,
-          metrics,
-          answer,
-        }),
-      ],
-      routers: [
-        healthRoutes({
-          redis: connections.command,
-          rulesetVersion: () => registry.current?.version,
-          warnings,
-        }),
-        metricsRoutes(metrics.registry, async () => {
-          try {
-            metrics.openBreakers.set((await breakers.open()).length);
-            metrics.deadLetters.set(await deadLetters.count());
-          } catch (error) {
-            log.debug({ err: error }, "metrics: Redis gauges not refreshed"); // the rest of /metrics still answers
-          }
-        }),
-        adminDeadLetterRoutes({ adminToken: config.adminToken, deadLetters, actions: queues.actions }),
-        adminEventRoutes({
-          adminToken: config.adminToken,
-          redis: connections.command,
-          prefix: config.redisPrefix,
-        }),
-        apiCallsRoutes({
-          adminToken: config.adminToken,
-          publicUrl: config.publicUrl,
-          vobiz: createVobizClient({
-            apiUrl: config.vobiz.apiUrl,
-            authId: config.vobiz.authId,
-            authToken: config.vobiz.authToken,
-          }),
-          calls,
-        }),
-        adminRulesRoutes({ adminToken: config.adminToken, registry, fleet, context }),
-      ],
-    });
-    const server = app.listen(config.port, config.host);
-    await once(server, "listening");
-    stack.push({
-      name: "http server",
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        }),
-    });
-    const { port } = server.address() as AddressInfo;
-    url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
-    log.info({ port, host: config.host, publicUrl: config.publicUrl, role: config.role }, "listening");
-  }
+  const deps = webDeps(shared, warnings);
+  deps.journal.start();
+  stack.push({ name: "answer journal", close: () => deps.journal.close() });
+  void deps.journal.replay().catch((error: unknown) => log.warn({ err: error }, "journal replay failed"));
+  const stopTrim = startIndexTrim(connections.command, config.redisPrefix, config.eventRetentionMs, log);
+  stack.push({ name: "index trim", close: () => Promise.resolve(stopTrim()) });
+
+  const server = buildApp(deps).listen(config.port, config.host);
+  await once(server, "listening");
+  stack.push({
+    name: "http server",
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
+  log.info({ port, host: config.host, publicUrl: config.publicUrl, role: config.role }, "listening");
   return { url, redisUrl, close };
-}
-
-/** Values that must never appear in traces, logs or dead letters. */
-function secretValues(config: Readonly<Config>): ReadonlySet<string> {
-  const values = [
-    ...Object.values(config.secrets),
-    config.vobiz.authToken,
-    config.vobiz.authTokenPrevious,
-    config.vobiz.parentAuthToken,
-    config.adminToken,
-  ];
-  return new Set(values.filter((value): value is string => typeof value === "string" && value.length >= 4));
 }
 
 async function main(): Promise<void> {

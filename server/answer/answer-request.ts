@@ -7,9 +7,10 @@
  */
 import { templateContext, type RenderInput } from "../actions/render-context.ts";
 import { buildContext, type ContextOptions } from "../events/build-context.ts";
+import type { Evaluated } from "../events/decide-event.ts";
 import type { Payload } from "../events/parse-payload.ts";
 import type { Logger } from "../logger.ts";
-import { evaluateRules } from "../rules/evaluate-rules.ts";
+import { evaluateRules, type Evaluation } from "../rules/evaluate-rules.ts";
 import type { LoadedRuleset } from "../rules/load-ruleset.ts";
 import type { RuleRegistry } from "../rules/rule-registry.ts";
 import { rememberingXmlCheck } from "../templates/check-vobiz-xml.ts";
@@ -36,6 +37,8 @@ export interface AnswerReply {
   reason?: string;
   error?: string;
   ignored?: string[];
+  /** the evaluation the reply was chosen by: the event's decision is made from it, not evaluated again */
+  evaluated?: Evaluated;
 }
 
 export type Answerer = (input: AnswerInput) => AnswerReply;
@@ -92,39 +95,45 @@ export function createAnswerer(deps: {
     const at: FallbackInput = { log: deps.log, loaded, render, input };
     let reply: Reply;
     let file: string | undefined;
+    let evaluation: Evaluation | undefined;
+    const withEvaluation = (answered: AnswerReply): AnswerReply => {
+      if (evaluation !== undefined) answered.evaluated = { current, context, evaluation };
+      return answered;
+    };
     try {
-      const evaluation = evaluateRules(loaded.ruleset, context);
+      evaluation = evaluateRules(loaded.ruleset, context);
       reply = chooseReply(evaluation.matched, render, loaded.defaultReply);
       file = evaluation.matched.find((rule) => rule.id === reply?.rule)?.file;
     } catch (error) {
-      return fallbackReply(
-        at,
-        "template_error",
-        (error as Error).message,
-        error instanceof ReplyError ? error.file : undefined,
+      return withEvaluation(
+        fallbackReply(
+          at,
+          "template_error",
+          (error as Error).message,
+          error instanceof ReplyError ? error.file : undefined,
+        ),
       );
     }
     if (reply.source !== "empty") {
       const problems = checkXml(reply.xml);
       if (problems.length > 0) {
-        return fallbackReply(
-          at,
-          "invalid_xml",
-          problems.map((p) => `${p.at}: ${p.message}`).join("; "),
-          file,
+        return withEvaluation(
+          fallbackReply(at, "invalid_xml", problems.map((p) => `${p.at}: ${p.message}`).join("; "), file),
         );
       }
     }
     const elapsed = performance.now() - started;
     if (elapsed > deps.budgetMs)
-      return fallbackReply(
-        at,
-        "budget",
-        `the reply took ${Math.round(elapsed)} ms; ANSWER_BUDGET is ${deps.budgetMs} ms`,
-        file,
+      return withEvaluation(
+        fallbackReply(
+          at,
+          "budget",
+          `the reply took ${Math.round(elapsed)} ms; ANSWER_BUDGET is ${deps.budgetMs} ms`,
+          file,
+        ),
       );
     const answered: AnswerReply = { xml: reply.xml, outcome: reply.source, ignored: reply.ignored };
     if (reply.rule) answered.rule = reply.rule;
-    return answered;
+    return withEvaluation(answered);
   };
 }

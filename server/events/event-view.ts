@@ -2,6 +2,7 @@
  * An event's trace as the admin API shows it (SPEC §7): the payload (redacted when it held secrets),
  * verification, ruleset version, matched rules, and every action with each attempt. Pure.
  */
+import { actionAttempts, actionState, readDecision } from "./trace-format.ts";
 import { tracePayload, tracedEvent } from "./trace-store.ts";
 
 const parse = (text: string | undefined): unknown => {
@@ -46,26 +47,18 @@ function statusOf(state: string | undefined, actions: EventView["actions"]): Eve
 
 export function eventView(id: string, trace: Readonly<Record<string, string>>): EventView {
   const event = tracedEvent(trace);
-  const declared =
-    (parse(trace.actions) as Array<Record<string, unknown> & { job: string | null }> | undefined) ?? [];
-  const actions = declared.map((action) => {
-    const job = action.job;
-    const attempts =
-      job === null
-        ? []
-        : Object.entries(trace)
-            .filter(([field]) => field.startsWith(`attempt:${job}:`))
-            .map(([field, value]) => ({
-              attempt: field.slice(`attempt:${job}:`.length),
-              ...(parse(value) as object),
-            }))
-            .sort((a, b) =>
-              String((a as { at?: string }).at).localeCompare(String((b as { at?: string }).at)),
-            );
-    const state =
-      job === null ? undefined : (parse(trace[`action:${job}`]) as Record<string, unknown> | undefined);
-    return { ...action, ...(state ?? {}), attempts };
+  let decision: ReturnType<typeof readDecision>;
+  try {
+    decision = readDecision(id, trace.decision);
+  } catch {
+    decision = undefined;
+  }
+  const actions = (decision?.actions ?? []).map((action) => {
+    if (action.job === null) return { ...action, attempts: [] };
+    const state = actionState(trace, action.rule, action.index);
+    return { ...action, ...(state ?? {}), attempts: actionAttempts(trace, action.rule, action.index) };
   });
+  const state = decision === undefined ? "received" : "dispatched";
   let payload: unknown;
   try {
     payload = tracePayload(trace);
@@ -75,8 +68,8 @@ export function eventView(id: string, trace: Readonly<Record<string, string>>): 
   return {
     id,
     type: trace.type,
-    status: statusOf(trace.state, actions),
-    state: trace.state,
+    status: statusOf(state, actions),
+    state,
     receivedAt: event.receivedAt,
     route: event.route,
     path: event.path,
@@ -84,8 +77,8 @@ export function eventView(id: string, trace: Readonly<Record<string, string>>): 
     payload,
     verification: event.verification,
     requestId: trace.requestId,
-    ruleset: parse(trace.ruleset) ?? null,
-    matches: parse(trace.matches) ?? [],
+    ruleset: decision?.ruleset ?? null,
+    matches: decision?.matched ?? [],
     answer: parse(trace.answer) ?? null,
     actions,
   };

@@ -1,27 +1,24 @@
 /**
- * Stores an incoming delivery as an event in one atomic Lua round trip: replay check, de-duplication,
- * trace, index, and the Bull job itself (added under the event id, with bull's own script); or, where this
- * process decides events itself (ROLE=all), the decision and its action jobs instead of the event job. Answers only
- * once the job is in Redis; Redis trouble becomes QUEUE_UNAVAILABLE, never a silent loss.
+ * Stores an incoming delivery as an event, through the queue's claim (one atomic round trip: replay
+ * check, de-duplication, trace, index, and the event job, or the decision and its action jobs where the
+ * request path decides). Answers only once the event is in Redis; Redis trouble becomes
+ * QUEUE_UNAVAILABLE, never a silent loss.
  */
 import { hash as digest } from "node:crypto";
-import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import { bullAddJobFor } from "../queue/bull-add-job.ts";
-import type { ActionQueue, EventQueue } from "../queue/queues.ts";
+import type { EventQueue } from "../queue/event-queue.ts";
 import type { EventJobData, VerificationSummary } from "../queue/job-types.ts";
 import type { NonceFamily } from "../signatures/vobiz-signature.ts";
 import { newEventId } from "../ids.ts";
+import type { Decision, Evaluated } from "./decide-event.ts";
+import { planOf } from "./decide-event.ts";
 import { resolveEventType } from "./event-type.ts";
 import type { Payload } from "./parse-payload.ts";
 import { needsRedaction, redactPayload } from "./redact-payload.ts";
 import { traceKeys } from "./trace-keys.ts";
-import type { DispatchPlan } from "../workers/process-event.ts";
-import type { InlineDelivery } from "../workers/inline-delivery.ts";
 
-const CLAIM_SCRIPT = readFileSync(new URL("./claim-event.lua", import.meta.url), "utf8");
 const DEDUP_TTL_SECONDS = 24 * 3600;
 
 export interface IncomingEvent {
@@ -42,59 +39,38 @@ export interface IncomingEvent {
   receivedAt?: string;
   /** the /answer reply's outcome, recorded in the trace (JSON) */
   answer?: string;
+  /** the /answer reply's evaluation: it is the event's decision (the rules are evaluated once) */
+  evaluated?: Evaluated | undefined;
 }
 
 export interface IngestResult {
   id: string;
   type: string;
   duplicate: boolean;
-  /** the job data and the parsed payload, for callers that act on the event in process (the answer path) */
-  job: EventJobData;
-  payload: Payload;
   /** decided in the request path: the decision, as the "event received" line carries it */
   decision?: Record<string, unknown> | undefined;
 }
 
+/** Decides events in the request path (decide-event.ts); undefined leaves an event to its event job. */
+export interface RequestDecider {
+  decide(event: EventJobData, payload: Payload, evaluated: Evaluated | undefined): Decision | undefined;
+  /** metrics and warnings; returns the fields the event's "event received" line carries for it */
+  report(decision: Decision, fields: Record<string, unknown>): Record<string, unknown>;
+}
+
 export interface IngestDeps {
-  redis: Redis;
-  queue: EventQueue;
-  /** the actions queue: where this process decides events itself, their action jobs are added here */
-  actions: ActionQueue;
-  /**
-   * Decides an event in the request path (ROLE=all): the claim script then records the decision and adds
-   * the action jobs instead of an event job. Undefined (or an undefined plan) leaves it to an event job.
-   */
-  decide?: {
-    plan(event: EventJobData, payload: Payload): DispatchPlan | undefined;
-    report(plan: DispatchPlan, fields: Record<string, unknown>): Record<string, unknown>;
-  };
-  /** with `decide`: runs action jobs in this process as soon as the request is answered */
-  inline?: InlineDelivery;
+  queue: Pick<EventQueue, "claim">;
+  decider: RequestDecider;
   prefix: string;
   retentionMs: number;
   secretValues: ReadonlySet<string>;
   log: Logger;
 }
 
-type ClaimReply = ["replayed"] | ["duplicate", string] | ["stored", string, string];
-
 export type Ingest = (event: IncomingEvent) => Promise<IngestResult>;
 
 export function createIngest(deps: IngestDeps): Ingest {
-  const bull = bullAddJobFor(deps.queue);
-  const actions = bullAddJobFor(deps.actions, "bullAddAction");
-  deps.redis.defineCommand("switchboardClaimEvent", {
-    numberOfKeys: 17,
-    lua: CLAIM_SCRIPT.replace("-- @bull-add-job", `${bull.lua}\n${actions.lua}`),
-  });
   const keys = traceKeys(deps.prefix);
-  const activeKey = (deps.actions as unknown as { keys: Record<string, string> }).keys.active ?? "";
-  const { inline } = deps;
-  const script = (
-    deps.redis as unknown as Record<string, (...args: Array<string | number>) => Promise<ClaimReply>>
-  ).switchboardClaimEvent;
-  if (script === undefined) throw new Error("the claim script is not defined");
-
   return async (event) => {
     const receivedAt = event.receivedAt === undefined ? new Date() : new Date(event.receivedAt);
     const type = resolveEventType(event.payload);
@@ -113,61 +89,46 @@ export function createIngest(deps: IngestDeps): Ingest {
       receivedAt: receivedAt.toISOString(),
       verification,
     };
-    const data = JSON.stringify(job);
+    const eventJson = JSON.stringify(job);
     // the trace keeps the job data, unless the payload holds secrets: then a redacted copy without the raw text
     const traced = needsRedaction(event.payload, deps.secretValues)
       ? JSON.stringify({ ...job, raw: "", payload: redactPayload(event.payload, deps.secretValues) })
       : "";
     const signed = family !== undefined && nonce !== undefined;
-    const now = receivedAt.getTime();
-    const plan = deps.decide?.plan(job, event.payload);
-    let reserved = 0;
-    const args: Array<string | number> = [
-      keys.dedup(hash),
-      signed ? keys.nonce(family, nonce) : keys.dedup(`${hash}:nonce`),
-      keys.index,
-      keys.trace(id),
-      ...bull.keys,
-      ...actions.keys,
-      activeKey,
-      id,
-      hash,
-      now,
-      DEDUP_TTL_SECONDS,
-      deps.retentionMs,
-      signed ? "1" : "0",
-      data,
-      plan === undefined ? bull.opts(id, now) : "", // no event job when decided here
-      type,
-      event.requestId,
-      traced,
-      event.answer ?? "",
-    ];
-    if (plan !== undefined) {
-      const names = Object.keys(plan.fields);
-      args.push(names.length);
-      for (const name of names) args.push(name, plan.fields[name] ?? "");
-      reserved = plan.jobs.length > 0 ? (inline?.reserve(plan.jobs.length) ?? 0) : 0;
-      args.push(reserved, inline?.token ?? "", inline?.lockMs ?? 0, inline?.jobKeyPrefix ?? "");
-      for (const action of plan.jobs) {
-        args.push(action.id, action.rest, actions.optsWith(action.options, action.id, now));
-      }
-    }
-    let reply: ClaimReply;
+    const decision = deps.decider.decide(job, event.payload, event.evaluated);
+    let claimed;
     try {
-      reply = await script.apply(deps.redis, args);
+      claimed = await deps.queue.claim(
+        {
+          keys: {
+            dedup: keys.dedup(hash),
+            nonce: signed ? keys.nonce(family, nonce) : keys.dedup(`${hash}:nonce`),
+            index: keys.index,
+            trace: keys.trace(id),
+          },
+          eventId: id,
+          hash,
+          now: receivedAt.getTime(),
+          dedupTtlSeconds: DEDUP_TTL_SECONDS,
+          retentionMs: deps.retentionMs,
+          signed,
+          eventJson,
+          type,
+          requestId: event.requestId,
+          traced,
+          answer: event.answer ?? "",
+        },
+        decision === undefined
+          ? undefined
+          : {
+              plan: planOf(job, decision),
+              prepared: { payload: event.payload, context: decision.context },
+            },
+      );
     } catch (error) {
-      inline?.release(reserved);
-      throw unavailable(error);
+      throw new AppError("QUEUE_UNAVAILABLE", undefined, { cause: error, headers: { "Retry-After": "5" } });
     }
-    if (reserved > 0 && inline !== undefined && plan !== undefined) {
-      const taken = reply[0] === "stored" ? reply[2] : "";
-      const started = plan.jobs.filter((_, i) => taken[i] === "1");
-      inline.release(reserved - started.length);
-      if (started.length > 0)
-        inline.start(started, now, { payload: event.payload, context: plan.decision.context });
-    }
-    switch (reply[0]) {
+    switch (claimed.kind) {
       case "replayed":
         deps.log.warn(
           { security: true, path: event.path, family, nonce, requestId: event.requestId },
@@ -175,20 +136,14 @@ export function createIngest(deps: IngestDeps): Ingest {
         );
         throw new AppError("SIGNATURE_REPLAYED");
       case "stored": {
-        const decision =
-          plan === undefined
-            ? undefined
-            : deps.decide?.report(plan, { eventId: id, requestId: event.requestId });
-        return { id, type, duplicate: false, job, payload: event.payload, decision };
+        const fields = { eventId: id, requestId: event.requestId };
+        const summary = decision === undefined ? undefined : deps.decider.report(decision, fields);
+        return { id, type, duplicate: false, decision: summary };
       }
       case "duplicate":
-        return { id: reply[1], type, duplicate: true, job: { ...job, id: reply[1] }, payload: event.payload };
+        return { id: claimed.id, type, duplicate: true };
     }
   };
-}
-
-function unavailable(cause: unknown): AppError {
-  return new AppError("QUEUE_UNAVAILABLE", undefined, { cause, headers: { "Retry-After": "5" } });
 }
 
 /** Drops index entries older than the retention (their traces have expired). Run periodically, not per event. */

@@ -1,27 +1,36 @@
 /**
- * Bull's own "add a job" step, usable inside our ingest script, so that claiming a delivery and storing its
- * job take one Redis round trip. The Lua is bull's resolved addJob-6 script wrapped as a function
- * `bullAddJob(KEYS, jobId, data, opts, timestamp)`; the arguments bull's scripts.addJob would send are
- * rebuilt inside it, the ones that never change for a queue (key prefix, queue token, FIFO, no delay, no
- * priority, no debounce) written into the script text. The one change to bull's Lua: it reads the opts
- * JSON as is instead of unpacking it from msgpack (bull packs that same JSON string). Going through bull's
- * Job class instead (lodash binds, a deep clone, msgpack into a Buffer, 14 arguments on the wire) cost a
- * sixth of a request's CPU. bull is pinned to an exact version; test/integration/bull-add-job.test.ts
- * checks that a job added this way is stored as queue.add stores it.
+ * bull's own "add a job" step as a Lua function, so that Switchboard's scripts (lua/claim-event.lua,
+ * lua/dispatch-event.lua) store an event and its jobs in one round trip. The function is bull 4.16.5's
+ * `lib/scripts/addJob-6.js`, unchanged: it is wrapped as `NAME(KEYS, jobId, data, opts, timestamp)`, the
+ * arguments bull's `scripts.addJob` would send are rebuilt inside it (the ones that never change for a
+ * queue: key prefix, queue token, FIFO, no delay, no priority, no debounce), and a local `cmsgpack` whose
+ * `unpack` returns its argument lets it take the opts JSON as is (bull sends that same JSON packed as a
+ * msgpack string, a binary argument). At start the bull version and the script's hash are checked: a bull
+ * upgrade stops the start here, and test/integration/queue/bull-contract.test.ts says what to compare.
  */
+import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import type Bull from "bull";
 
 const require = createRequire(import.meta.url);
+const BULL_VERSION = "4.16.5";
+const ADD_JOB_SHA256 = "677eede0be6586923bcb8ab9f019fbbca23aa4a9cfe4164951169e536f5cc51a";
+
+const bullVersion = (require("bull/package.json") as { version: string }).version;
 const addJobScript = require("bull/lib/scripts/addJob-6.js") as { content: string; keys: number };
 const backoffs = require("bull/lib/backoffs.js") as { normalize(backoff: unknown): unknown };
 
-const UNPACK_OPTS = "local opts = cmsgpack.unpack(ARGV[5])";
-if (!addJobScript.content.includes(UNPACK_OPTS) || addJobScript.keys !== 6) {
-  throw new Error(
-    `bull's addJob script changed; check server/queue/bull-add-job.ts against bull's scripts.addJob`,
-  );
+/** Throws unless bull is the version whose internals server/queue/ was written and tested against. */
+export function checkBullVersion(version = bullVersion, script = addJobScript): void {
+  const sha = createHash("sha256").update(script.content).digest("hex");
+  if (version !== BULL_VERSION || sha !== ADD_JOB_SHA256 || script.keys !== 6) {
+    throw new Error(
+      `bull ${version} is installed; server/queue/ reuses bull ${BULL_VERSION}'s addJob-6 script ` +
+        "and job layout: run test/integration/queue/ against the new version and update server/queue/",
+    );
+  }
 }
+checkBullVersion();
 
 interface QueueInternals {
   keys: Record<string, string>;
@@ -30,12 +39,10 @@ interface QueueInternals {
 }
 
 export interface BullAddJob {
-  /** Lua source defining `<name>(KEYS, jobId, data, opts, timestamp)` (default `bullAddJob`) for this queue */
+  /** Lua source defining `<name>(KEYS, jobId, data, opts, timestamp)` for this queue */
   lua: string;
   /** bull's six addJob keys for this queue, to declare as the script's keys */
   keys: string[];
-  /** the opts JSON bull would store for a job with the queue's default options */
-  opts(jobId: string, timestamp: number): string;
   /** the opts JSON bull's queue.add(data, options) would store (its setDefaultOpts, replayed) */
   optsWith(options: Bull.JobOptions, jobId: string, timestamp: number): string;
 }
@@ -45,7 +52,11 @@ function luaString(value: string): string {
   return `"${value}"`;
 }
 
-export function bullAddJobFor(queue: Bull.Queue, name = "bullAddJob"): BullAddJob {
+/** The queue's key names (bull's `queue.keys`, `queue.toKey`), for scripts that touch its lists. */
+export const bullKeysOf = (queue: Bull.Queue): Record<string, string> =>
+  (queue as unknown as QueueInternals).keys;
+
+export function bullAddJobFor(queue: Bull.Queue, name: string): BullAddJob {
   if (!/^[A-Za-z]\w*$/.test(name)) throw new Error(`not a Lua function name: ${name}`);
   const { keys: queueKeys, token } = queue as unknown as QueueInternals;
   const defaults = (queue as unknown as QueueInternals).defaultJobOptions ?? {};
@@ -59,17 +70,15 @@ export function bullAddJobFor(queue: Bull.Queue, name = "bullAddJob"): BullAddJo
     opts.backoff = backoffs.normalize(opts.backoff);
     return opts;
   };
-  const optsHead = JSON.stringify({ ...defaults, attempts: defaults.attempts ?? 1 }).slice(0, -1);
   return {
     lua: [
       `local function ${name}(KEYS, jobId, data, opts, timestamp)`,
       `  local ARGV = {${luaString(prefix)}, jobId, "__default__", data, opts, timestamp, "0", "0", "0", "LPUSH", ${luaString(token)}, "", "", ""}`,
-      addJobScript.content.replace(UNPACK_OPTS, "local opts = ARGV[5]"),
+      "  local cmsgpack = {unpack = function(packed) return packed end}",
+      addJobScript.content,
       "end",
     ].join("\n"),
-    keys: ["wait", "paused", "meta-paused", "id", "delayed", "priority"].map((name) => queueKeys[name] ?? ""),
-    opts: (jobId, timestamp) =>
-      `${optsHead},"jobId":${JSON.stringify(jobId)},"delay":0,"timestamp":${timestamp}}`,
+    keys: ["wait", "paused", "meta-paused", "id", "delayed", "priority"].map((key) => queueKeys[key] ?? ""),
     optsWith(options, jobId, timestamp) {
       // the options objects come from a few compiled actions: their JSON, less the job's own keys, is kept
       let head = heads.get(options);

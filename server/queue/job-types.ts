@@ -48,3 +48,24 @@ export interface ActionJobData {
 /** `evt_…:rule-id:0`: the same event, rule and action always get the same job id (and idempotency key). */
 export const actionJobId = (eventId: string, ruleId: string, index: number): string =>
   `${eventId}:${ruleId}:${index}`;
+
+/** An action job as a decision adds it (the event is added by the queue, from the claim or the event job). */
+export type DecidedAction = Omit<ActionJobData, "event">;
+
+/** A decision as the queue writes it: the trace field that records it and the action jobs to add. */
+export interface DispatchPlan {
+  /** the trace's `decision` field (JSON; events/trace-format.ts reads it) */
+  decision: string;
+  jobs: ActionJobToAdd[];
+}
+
+export interface ActionJobToAdd {
+  id: string;
+  /**
+   * The job data as JSON less its `event` (`{"rule":…}`): the same for every event an action runs for, so
+   * it is made once per action and ruleset version; the event's JSON is spliced in front of it.
+   */
+  rest: string;
+  /** the job data as an object (for a job this process runs at once) */
+  value: ActionJobData;
+}

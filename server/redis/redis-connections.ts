@@ -5,17 +5,19 @@ import { corkEachTurn } from "./cork-turn.ts";
 
 /**
  * The Redis connections of one process, shared the way bull's PATTERNS.md describes:
- * - `command`: our own commands and the producing queues. It fails fast while Redis is away (no offline
- *   queue, 1 s command timeout) so that /events answers 503 instead of hanging.
- * - `worker`: the consuming queues' client; it waits through reconnects (bull needs that).
- * On both, the commands of one turn of the event loop leave in one write (cork-turn.ts): under load the
- * claims of several requests, and bull's bookkeeping and our trace writes for many concurrent jobs, then
- * share write calls (docs/BENCHMARKS.md).
+ * - `command`: our own commands (claims, admin reads). It fails fast while Redis is away (no offline
+ *   queue, 1 s command timeout) so that /events answers 503 instead of hanging. The commands of one turn
+ *   of the event loop leave in one write (cork-turn.ts): under load the claims of several requests share
+ *   write calls (docs/BENCHMARKS.md). bull never uses it.
+ * - `producer`: the producing queues' client (bull's adds, counts); fails fast like `command`.
+ * - `worker`: the consuming queues' client, and the action runner's trace writes; it waits through
+ *   reconnects (bull needs that).
  * - `subscriber`: one shared subscriber for every queue and for fleet pub/sub.
  * - blocking clients: one per consuming queue, made on demand, closed by `close()`.
  */
 export interface RedisConnections {
   command: Redis;
+  producer: Redis;
   worker: Redis;
   subscriber: Redis;
   /** for bull's `createClient` option */
@@ -47,25 +49,23 @@ export function createRedisConnections(url: string, log: Logger, name = "switchb
     opened.push(client);
     return client;
   };
-  const command = open("command", {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: 1000,
-  });
+  const failFast: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1000 };
+  const command = open("command", failFast);
+  const producer = open("producer", failFast);
   const worker = open("worker", {
     maxRetriesPerRequest: null,
     enableReadyCheck: false,
   });
   corkEachTurn(command);
-  corkEachTurn(worker);
   const subscriber = open("subscriber", { maxRetriesPerRequest: null, enableReadyCheck: false });
   return {
     command,
+    producer,
     worker,
     subscriber,
     bullClientFactory(kind) {
       return (type) => {
-        if (type === "client") return kind === "producer" ? command : worker;
+        if (type === "client") return kind === "producer" ? producer : worker;
         if (type === "subscriber") return subscriber;
         return open(`bclient`, { maxRetriesPerRequest: null, enableReadyCheck: false });
       };
@@ -94,6 +94,8 @@ export async function checkRedis(client: Redis, timeoutMs = 10_000): Promise<voi
   let info = "";
   for (;;) {
     try {
+      // INFO is allowed on a connection still connecting: wait for ready, or the next command fails
+      if (client.status !== "ready") throw new Error(`the connection is ${client.status}`);
       info = await client.info("memory");
       break;
     } catch (error) {

@@ -22,6 +22,8 @@ export interface SinkResponse {
 export interface HttpSink {
   url: string;
   requests: CapturedRequest[];
+  /** the most requests that were waiting for their answer at the same time */
+  maxInFlight: number;
   /** resolves once at least `count` requests arrived (rejects after `timeoutMs`) */
   waitFor(count: number, timeoutMs?: number): Promise<CapturedRequest[]>;
   close(): Promise<void>;
@@ -37,6 +39,8 @@ export async function startHttpSink(
 ): Promise<HttpSink> {
   const requests: CapturedRequest[] = [];
   const waiters: Array<() => void> = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -49,9 +53,12 @@ export async function startHttpSink(
         at: Date.now(),
       };
       requests.push(captured);
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
       for (const wake of waiters.splice(0)) wake();
       const answer = respond(captured, requests.length);
       const send = (): void => {
+        inFlight -= 1;
         res.writeHead(answer.status ?? 200, { "content-type": "text/plain", ...answer.headers });
         res.end(answer.body ?? "ok");
       };
@@ -71,6 +78,9 @@ export async function startHttpSink(
   return {
     url,
     requests,
+    get maxInFlight() {
+      return maxInFlight;
+    },
     close,
     async waitFor(count, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;

@@ -4,17 +4,17 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import Bull, { type Job } from "bull";
 import { Redis } from "ioredis";
 import { createCallStore } from "../../server/calls/call-store.ts";
+import { createEventJob } from "../../server/events/event-job.ts";
+import { eventView } from "../../server/events/event-view.ts";
 import { tracedEvent } from "../../server/events/trace-store.ts";
 import { createLogger } from "../../server/logger.ts";
 import { createMetrics } from "../../server/metrics.ts";
-import { QUEUE_NAMES, type ActionJobData, type EventJobData } from "../../server/queue/job-types.ts";
+import { createEventQueue } from "../../server/queue/event-queue.ts";
+import { createRedisConnections } from "../../server/redis/redis-connections.ts";
 import { loadRuleset, type LoadedRuleset } from "../../server/rules/load-ruleset.ts";
 import { RuleRegistry } from "../../server/rules/rule-registry.ts";
-import { createDispatch } from "../../server/workers/dispatch-event.ts";
-import { createEventProcessor } from "../../server/workers/process-event.ts";
 import { startHttpSink } from "../helpers/http-sink.ts";
 import { TEST_CONTEXT, scratchRuleset } from "../helpers/rules.ts";
 import { startTestService } from "../helpers/service.ts";
@@ -30,14 +30,23 @@ const service = await startTestService(import.meta.url, {
   TEMPLATES_DIR: disk.templatesDir,
 });
 const redis = new Redis(service.redisUrl);
-const actions = new Bull<ActionJobData>(QUEUE_NAMES.actions, {
-  redis: service.redisUrl,
+const log = createLogger({ level: "silent" });
+const connections = createRedisConnections(service.redisUrl, log, `${service.prefix}:retry-test`);
+const queue = createEventQueue(connections, {
   prefix: service.prefix,
+  consume: false,
+  lockMs: 30_000,
+  actionConcurrency: 1,
+  log,
 });
 service.testRedis.onCleanup(async () => {
-  await actions.close();
+  await queue.close();
+  await connections.close();
   redis.disconnect();
 });
+const rulesetOf = async (id: string): Promise<string | undefined> =>
+  (eventView(id, await redis.hgetall(`${service.prefix}:trace:${id}`)).ruleset as { hash: string } | null)
+    ?.hash;
 
 test("a retry after a reload reuses the decision, the version and the action jobs of the first attempt", async () => {
   const response = await sendVobiz(service.url, "/events", {
@@ -48,7 +57,8 @@ test("a retry after a reload reuses the decision, the version and the action job
   const { id } = (await response.json()) as { id: string };
   await sink.waitFor(1);
   const first = await redis.hgetall(`${service.prefix}:trace:${id}`);
-  const v1 = (JSON.parse(first.ruleset ?? "{}") as { hash: string }).hash;
+  const v1 = await rulesetOf(id);
+  assert.equal(typeof v1, "string");
 
   await disk.write("rules/crm.json", ruleFile("v2"));
   const loaded = await loadRuleset({
@@ -61,30 +71,27 @@ test("a retry after a reload reuses the decision, the version and the action job
   const registry = new RuleRegistry<LoadedRuleset>();
   registry.swap(loaded.loaded, loaded.version);
 
-  const processEvent = createEventProcessor({
+  const eventJob = createEventJob({
     registry,
-    dispatch: createDispatch(actions, service.prefix),
+    queue,
     context: TEST_CONTEXT,
-    metrics: createMetrics(),
     calls: createCallStore(redis, service.prefix, 60_000),
-    log: createLogger({ level: "silent" }),
+    prefix: service.prefix,
+    metrics: createMetrics(),
+    log,
   });
-  const retry = {
-    id: "retry",
-    data: tracedEvent(first) as EventJobData,
-    attemptsMade: 1,
-    opts: { attempts: 10 },
-  } as unknown as Job<EventJobData>;
-  await processEvent(retry);
+  await eventJob(tracedEvent(first), { made: 1, of: 10, jobId: "retry" });
 
-  const after = await redis.hgetall(`${service.prefix}:trace:${id}`);
-  assert.equal(
-    (JSON.parse(after.ruleset ?? "{}") as { hash: string }).hash,
-    v1,
-    "the trace keeps the first version",
+  assert.equal(await rulesetOf(id), v1, "the trace keeps the first version");
+  // no action job was added again: nothing waits, and the destination only ever heard of v1
+  const pending = await Promise.all(
+    ["wait", "active"].map((list) => redis.llen(`${service.prefix}:actions:${list}`)),
   );
-  const job = await actions.getJob(`${id}:crm:0`);
-  assert.equal(job?.data.ruleset.hash, v1);
-  assert.equal((job?.data.action as { url?: string }).url, `${sink.url}/v1`);
-  assert.equal(await actions.getJobCountByTypes(["waiting", "delayed", "active"]), 0, "no new action job");
+  assert.deepEqual(pending, [0, 0]);
+  assert.equal(await redis.zcard(`${service.prefix}:actions:delayed`), 0);
+  assert.equal(await redis.exists(`${service.prefix}:actions:${id}:crm:0`), 0);
+  assert.deepEqual(
+    sink.requests.map((request) => request.url),
+    ["/v1"],
+  );
 });

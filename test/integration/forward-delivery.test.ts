@@ -11,6 +11,7 @@ import { Webhook } from "standardwebhooks";
 import { startHttpSink, type CapturedRequest } from "../helpers/http-sink.ts";
 import { scratchRuleset } from "../helpers/rules.ts";
 import { TEST_ADMIN_TOKEN, startTestService } from "../helpers/service.ts";
+import { traceAction } from "../helpers/traces.ts";
 import { sendVobiz } from "../helpers/vobiz.ts";
 
 const SIGNING = `whsec_${Buffer.from("a-test-signing-key-of-32-bytes!!").toString("base64")}`;
@@ -136,7 +137,6 @@ async function send(name: string, extra: Record<string, string> = {}): Promise<s
   return ((await response.json()) as { id: string }).id;
 }
 const requestsTo = (path: string): CapturedRequest[] => sink.requests.filter((r) => r.url.startsWith(path));
-const trace = (id: string): Promise<Record<string, string>> => redis.hgetall(`${service.prefix}:trace:${id}`);
 async function until<T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
@@ -150,10 +150,8 @@ async function until<T>(
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
-const actionState = async (id: string, rule: string): Promise<Record<string, unknown> | undefined> => {
-  const text = (await trace(id))[`action:${id}:${rule}:0`];
-  return text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
-};
+const actionState = (id: string, rule: string): Promise<Record<string, unknown> | undefined> =>
+  traceAction(redis, service.prefix, id, rule);
 const settled = (id: string, rule: string, state: string): Promise<Record<string, unknown>> =>
   until(`${rule} to be ${state}`, async () => {
     const current = await actionState(id, rule);
@@ -179,9 +177,14 @@ test("a flaky destination (two 500s, then 200) gets exactly 3 attempts, all with
     );
     assert.equal(headers["webhook-id"], `${id}:flaky:0`);
   }
-  const fields = await trace(id);
-  const history = [1, 2, 3].map(
-    (n) => JSON.parse(fields[`attempt:${id}:flaky:0:${n}`] ?? "{}") as { status: number; request: string },
+  const history = ((await actionState(id, "flaky"))?.attempts ?? []) as Array<{
+    status: number;
+    request: string;
+    attempt: string;
+  }>;
+  assert.deepEqual(
+    history.map((h) => h.attempt),
+    ["1", "2", "3"],
   );
   assert.deepEqual(
     history.map((h) => h.status),
@@ -241,8 +244,8 @@ test("a 400 fails at once: one attempt, no retry", async () => {
 test("a slow destination times out after the action's timeout", async () => {
   const id = await send("slow");
   await settled(id, "slow", "dead_letter");
-  const attempt = JSON.parse((await trace(id))[`attempt:${id}:slow:0:1`] ?? "{}") as { error: string };
-  assert.equal(attempt.error, "timed out after 200 ms");
+  const [attempt] = ((await actionState(id, "slow"))?.attempts ?? []) as Array<{ error: string }>;
+  assert.equal(attempt?.error, "timed out after 200 ms");
 });
 
 test("hostile payload values cannot reshape the URL, the JSON body or the headers; secrets are sent but never stored", async () => {

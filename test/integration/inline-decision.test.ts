@@ -9,6 +9,7 @@ import { Redis } from "ioredis";
 import { startHttpSink } from "../helpers/http-sink.ts";
 import { scratchRuleset } from "../helpers/rules.ts";
 import { startTestService } from "../helpers/service.ts";
+import { readTrace } from "../helpers/traces.ts";
 import { sendVobiz } from "../helpers/vobiz.ts";
 
 const sink = await startHttpSink();
@@ -47,16 +48,17 @@ test("an event is decided in the request path: the 200 leaves with its decision 
   });
   assert.equal(response.status, 200);
   const { id } = (await response.json()) as { id: string };
-  const trace = await redis.hgetall(`${service.prefix}:trace:${id}`);
+  const trace = await readTrace(redis, service.prefix, id);
   assert.equal(trace.state, "dispatched", "decided before the 200 left");
   assert.deepEqual(
-    (JSON.parse(trace.matches ?? "[]") as Array<{ id: string }>).map((rule) => rule.id),
+    (trace.matches as Array<{ id: string }>).map((rule) => rule.id),
     ["crm"],
   );
-  assert.deepEqual(JSON.parse(trace.actions ?? "[]"), [
-    { job: `${id}:crm:0`, rule: "crm", index: 0, type: "forward" },
-  ]);
-  assert.equal(typeof (JSON.parse(trace.ruleset ?? "{}") as { hash?: unknown }).hash, "string");
+  assert.deepEqual(
+    trace.actions.map(({ job, rule, index, type }) => ({ job, rule, index, type })),
+    [{ job: `${id}:crm:0`, rule: "crm", index: 0, type: "forward" }],
+  );
+  assert.equal(typeof (trace.ruleset as { hash?: unknown }).hash, "string");
   assert.equal(await eventJobsAdded(), before, "no event job was added");
 
   const [delivered] = await sink.waitFor(1);

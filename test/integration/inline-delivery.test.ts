@@ -1,23 +1,23 @@
 /**
  * ROLE=all runs a forward decided in the request path at once, in the process that received the event,
- * without the queue taking the job: stored taken (active, locked) by the claim script, completed with its
- * trace in one script. Still a bull job in every way that matters: its lock is renewed while it runs, a
- * paused queue holds it, a process killed mid-delivery loses nothing (another takes it over once the lock
- * runs out), shutdown waits for it, and beyond ACTION_CONCURRENCY jobs wait in the queue.
+ * without the queue taking the job: stored taken (active, locked) by the claim script, completed (and
+ * removed: the trace is its history) through bull's Job API. Still a bull job in every way that matters:
+ * its lock is renewed while it runs, a paused queue holds it, a process killed mid-delivery loses nothing
+ * (another takes it over once the lock runs out), shutdown waits for it, and ACTION_CONCURRENCY caps
+ * these deliveries and the queue's together.
  */
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
 import path from "node:path";
 import { test } from "node:test";
 import Bull from "bull";
 import { Redis } from "ioredis";
 import { findFreePort } from "../../server/redis/find-free-port.ts";
-import { jobOptionsFor } from "../../server/workers/action-job-options.ts";
-import { keepJobsJson } from "../../server/workers/inline-delivery.ts";
+import { jobOptionsFor } from "../../server/queue/action-job-options.ts";
 import { startHttpSink, type CapturedRequest } from "../helpers/http-sink.ts";
 import { startMainProcess, waitForStatus } from "../helpers/process.ts";
 import { scratchRuleset } from "../helpers/rules.ts";
 import { TEST_ADMIN_TOKEN, TEST_AUTH_TOKEN, TEST_PUBLIC_URL, startTestService } from "../helpers/service.ts";
+import { traceAction } from "../helpers/traces.ts";
 import { sendVobiz } from "../helpers/vobiz.ts";
 
 let hangs = 0;
@@ -26,6 +26,7 @@ const sink = await startHttpSink((request) => {
   if (where === "/slow") return { delayMs: 2500 };
   if (where === "/busy") return { delayMs: 400 };
   if (where === "/closing") return { delayMs: 3000 };
+  if (where === "/capped") return { delayMs: 300 };
   // the first request to /hang is never answered in time: its sender dies while waiting
   if (where === "/hang" && (hangs += 1) === 1) return { delayMs: 60_000 };
   return {};
@@ -38,7 +39,9 @@ const forwardTo = (name: string): unknown => ({
 });
 const disk = await scratchRuleset({
   rules: {
-    "forwards.json": { rules: ["plain", "slow", "busy", "paused", "hang", "closing"].map(forwardTo) },
+    "forwards.json": {
+      rules: ["plain", "slow", "busy", "paused", "hang", "closing", "capped"].map(forwardTo),
+    },
   },
 });
 const env = {
@@ -70,10 +73,9 @@ async function send(name: string, suffix = ""): Promise<string> {
 async function actionState(id: string, rule: string, timeoutMs = 15_000): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const field = await redis.hget(key(`trace:${id}`), `action:${id}:${rule}:0`);
-    const state = field === null ? undefined : (JSON.parse(field) as Record<string, unknown>);
+    const state = await traceAction(redis, service.prefix, id, rule);
     if (state?.state === "delivered") return state;
-    assert.ok(Date.now() < deadline, `${id} was not delivered (last: ${field})`);
+    assert.ok(Date.now() < deadline, `${id} was not delivered (last: ${JSON.stringify(state)})`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -96,16 +98,14 @@ test("delivered at once by the process that received it: completed with its trac
   const state = await actionState(id, "plain");
   assert.equal(state.status, 200);
   assert.equal(state.attempt, 1);
-  const attempt = JSON.parse((await redis.hget(key(`trace:${id}`), `attempt:${job}:1`)) ?? "{}") as {
-    status?: number;
-    request?: string;
-  };
-  assert.equal(attempt.status, 200);
-  assert.equal(attempt.request, `POST ${sink.url}/plain`);
+  const [attempt] = state.attempts as Array<{ status?: number; request?: string }>;
+  assert.equal(attempt?.status, 200);
+  assert.equal(attempt?.request, `POST ${sink.url}/plain`);
   assert.equal(requestsTo("plain")[0]?.url, "/plain?caller=%2B919876543210");
   assert.equal(requestsTo("plain")[0]?.headers["idempotency-key"], job);
-  // a completed bull job, as the queue's workers leave one; nothing active or waiting
-  assert.notEqual(await redis.zscore(key("actions:completed"), job), null);
+  // the completed job is removed (the trace is its history); nothing active or waiting
+  assert.equal(await redis.exists(key(`actions:${job}`)), 0);
+  assert.equal(await redis.zscore(key("actions:completed"), job), null);
   assert.deepEqual(await redis.lrange(key("actions:active"), 0, -1), []);
   assert.deepEqual(await redis.lrange(key("actions:wait"), 0, -1), []);
   assert.equal(await redis.exists(key(`actions:${job}:lock`)), 0);
@@ -113,74 +113,49 @@ test("delivered at once by the process that received it: completed with its trac
   assert.equal(await runs("queue"), fromQueue);
 });
 
-test("a job taken at once is stored as bull stores a job it adds, takes and completes", async () => {
-  const id = await send("plain", "-stored");
-  const jobId = `${id}:plain:0`;
-  await actionState(id, "plain");
+test("a job taken at once is stored as bull stores a job it adds and takes for a worker", async () => {
+  const id = await send("slow", "-stored");
+  const jobId = `${id}:slow:0`;
+  // read it while it is being delivered (the destination answers after 2.5 s)
+  await sink.waitFor(requestsTo("plain").length + requestsTo("slow").length + 1);
   const ours = await redis.hgetall(key(`actions:${jobId}`));
-  // the same job through bull's own add, take and completion, on a queue of its own (no worker)
+  assert.equal((await redis.get(key(`actions:${jobId}:lock`))) !== null, true, "locked");
+  assert.ok((await redis.lrange(key("actions:active"), 0, -1)).includes(jobId), "in the active list");
+  // the same job through bull's own add and take, on a queue of its own (no worker)
   const queue = new Bull("actions", { prefix: key("bull-made"), redis: service.redisUrl });
   try {
     const options = jobOptionsFor({ type: "forward", url: "http://x/" } as never);
     await queue.add(JSON.parse(ours.data ?? "{}") as object, { ...options, jobId });
     const taken = await queue.getNextJob();
     assert.equal(taken?.id, jobId);
-    await taken.moveToCompleted(undefined, true, true);
     const theirs = await redis.hgetall(key(`bull-made:actions:${jobId}`));
     assert.deepEqual(Object.keys(ours).sort(), Object.keys(theirs).sort());
-    for (const field of ["name", "data", "delay", "priority", "returnvalue"]) {
+    for (const field of ["name", "data", "delay", "priority"])
       assert.equal(ours[field], theirs[field], field);
-    }
     const opts = (job: Record<string, string>): unknown => ({
       ...JSON.parse(job.opts ?? "{}"),
       timestamp: 0,
     });
     assert.deepEqual(opts(ours), opts(theirs));
-    for (const field of ["timestamp", "processedOn", "finishedOn"]) {
+    for (const field of ["timestamp", "processedOn"]) {
       assert.ok(Number(ours[field]) > 0 && Number(theirs[field]) > 0, field);
     }
+    await taken.moveToCompleted(undefined, true, true);
   } finally {
     await queue.close();
   }
-});
-
-test("the completion packs the keep-jobs option into what bull's own completion sends", async () => {
-  const bullScripts = createRequire(import.meta.url)("bull/lib/scripts.js") as {
-    moveToFinishedArgs(job: unknown, ...rest: unknown[]): unknown[];
-  };
-  const probe = {
-    id: "probe",
-    queue: { keys: { "": "q:" }, toKey: (name: string) => name, token: "t", settings: { lockDuration: 1 } },
-  };
-  // the fields bull's script reads (count, age), after its unpack of bull's bytes and of ours
-  const read = `local function read(k) return {tostring(k.count), tostring(k.age)} end
-return {read(cmsgpack.unpack(ARGV[1])), read(cmsgpack.unpack(cmsgpack.pack(cjson.decode(ARGV[2]))))}`;
-  const actionKeep = jobOptionsFor({ type: "forward", url: "http://x/" } as never).removeOnComplete;
-  for (const keep of [actionKeep, { age: 1 }, { count: 3 }, 7, true, false, undefined]) {
-    const bulls = bullScripts.moveToFinishedArgs(
-      probe,
-      undefined,
-      "returnvalue",
-      keep,
-      "completed",
-      false,
-      true,
-    )[14];
-    assert.ok(Buffer.isBuffer(bulls));
-    const [theirs, ours] = (await redis.eval(read, 0, bulls, keepJobsJson(keep))) as string[][];
-    assert.deepEqual(ours, theirs, `removeOnComplete ${JSON.stringify(keep)}`);
-  }
-  assert.deepEqual(JSON.parse(keepJobsJson(actionKeep)), { age: 86_400, count: 10_000 });
+  await actionState(id, "slow");
 });
 
 test("a delivery slower than the job lock keeps its lock: the queue never takes it over, one request", async () => {
   const fromQueue = await runs("queue");
   const id = await send("slow");
-  await sink.waitFor(requestsTo("plain").length + 1);
+  await sink.waitFor(requestsTo("plain").length + requestsTo("slow").length + 1);
   await actionState(id, "slow");
   // the stalled-job check runs every second: long enough for a lock that was not renewed to be found
   await new Promise((resolve) => setTimeout(resolve, 1500));
-  assert.equal(requestsTo("slow").length, 1, "delivered once");
+  const mine = requestsTo("slow").filter((r) => r.body.includes(`CallUUID=slow-${process.pid}&`));
+  assert.equal(mine.length, 1, "delivered once");
   assert.equal(await runs("queue"), fromQueue, "no worker ran it again");
 });
 
@@ -194,6 +169,22 @@ test("beyond ACTION_CONCURRENCY deliveries wait in the queue, and every one arri
   assert.equal(inline + queued, 5);
   assert.ok(inline >= 1 && inline <= 2, `at most 2 at once from the request path (${inline})`);
   assert.ok(queued >= 3, `the rest from the queue (${queued})`);
+});
+
+test("ACTION_CONCURRENCY caps deliveries taken at claim time and from the queue together", async () => {
+  const [fromRequest, fromQueue] = [await runs("request"), await runs("queue")];
+  const before = requestsTo("capped").length;
+  // a first wave takes the slots at claim time; the next ones queue; while queued ones run, more arrive
+  const ids = await Promise.all([1, 2, 3].map((n) => send("capped", `-a${n}`)));
+  await sink.waitFor(sink.requests.length + 1);
+  ids.push(...(await Promise.all([4, 5, 6, 7].map((n) => send("capped", `-b${n}`)))));
+  for (const id of ids) await actionState(id, "capped");
+  assert.equal(requestsTo("capped").length - before, 7);
+  const inline = (await runs("request")) - fromRequest;
+  const queued = (await runs("queue")) - fromQueue;
+  assert.equal(inline + queued, 7);
+  assert.ok(inline >= 1 && queued >= 1, `both kinds ran (${inline} at once, ${queued} from the queue)`);
+  assert.ok(sink.maxInFlight <= 2, `at most 2 deliveries at once, seen ${sink.maxInFlight}`);
 });
 
 test("a paused actions queue holds deliveries from the request path too, until it is resumed", async () => {
@@ -266,6 +257,5 @@ test("shutdown waits for the deliveries it started", async () => {
   // the destination answers after 3 s; close at once
   await second.close();
   assert.equal(requestsTo("closing").length, 1);
-  const field = await redis.hget(key(`trace:${id}`), `action:${id}:closing:0`);
-  assert.equal((JSON.parse(field ?? "{}") as { state?: string }).state, "delivered");
+  assert.equal((await traceAction(redis, service.prefix, id, "closing"))?.state, "delivered");
 });

@@ -24,7 +24,7 @@ const fields = (n: number): Record<string, string> => ({ Event: "Hangup", CallUU
 test("Redis unreachable: /events answers 503 QUEUE_UNAVAILABLE with Retry-After, never 200; then recovers", async () => {
   assert.equal((await sendVobiz(service.url, "/events", fields(1))).status, 200);
   await redis.stop();
-  const down = await sendVobiz(service.url, "/events", fields(2));
+  const down = await sendVobiz(service.url, "/events", fields(2), { retries: 0 });
   assert.equal(down.status, 503);
   assert.equal(down.headers.get("retry-after"), "5");
   assert.equal(((await down.json()) as { code: string }).code, "QUEUE_UNAVAILABLE");
@@ -61,7 +61,7 @@ test("a delivery whose store fails leaves no de-duplication key behind, so the r
     const saved = await client.zrange(indexKey, 0, -1, "WITHSCORES");
     await client.del(indexKey);
     await client.hset(indexKey, "broken", "1");
-    const failed = await sendVobiz(service.url, "/events", fields(3));
+    const failed = await sendVobiz(service.url, "/events", fields(3), { retries: 0 });
     assert.equal(failed.status, 503, "a failed store is never acknowledged");
     await client.del(indexKey);
     for (let i = 0; i < saved.length; i += 2) {

@@ -9,6 +9,7 @@ import { Redis } from "ioredis";
 import { startHttpSink } from "../helpers/http-sink.ts";
 import { scratchRuleset } from "../helpers/rules.ts";
 import { TEST_ADMIN_TOKEN, startTestService } from "../helpers/service.ts";
+import { readTrace } from "../helpers/traces.ts";
 import { sendVobiz } from "../helpers/vobiz.ts";
 
 const sink = await startHttpSink();
@@ -120,15 +121,16 @@ test("an event is evaluated by a worker and forwarded to the matched rule's dest
   assert.equal(delivered?.headers["idempotency-key"], `${id}:crm:0`);
   assert.match(String(delivered?.headers["user-agent"]), /^Switchboard\/\d+\.\d+\.\d+/);
   assert.match(delivered?.body ?? "", /^Event=Hangup&CallUUID=/);
-  const trace = await redis.hgetall(`${a.prefix}:trace:${id}`);
-  assert.equal((JSON.parse(trace.ruleset ?? "{}") as { hash: string }).hash, (await rulesOf(a)).version.hash);
+  const trace = await readTrace(redis, a.prefix, id);
+  assert.equal((trace.ruleset as { hash: string }).hash, (await rulesOf(a)).version.hash);
   assert.deepEqual(
-    (JSON.parse(trace.matches ?? "[]") as Array<{ id: string }>).map((m) => m.id),
+    (trace.matches as Array<{ id: string }>).map((m) => m.id),
     ["crm"],
   );
-  assert.deepEqual(JSON.parse(trace.actions ?? "[]"), [
-    { job: `${id}:crm:0`, rule: "crm", index: 0, type: "forward" },
-  ]);
+  assert.deepEqual(
+    trace.actions.map(({ job, rule, index, type }) => ({ job, rule, index, type })),
+    [{ job: `${id}:crm:0`, rule: "crm", index: 0, type: "forward" }],
+  );
 });
 
 test("an /answer request is answered from the rules, in process", async () => {

@@ -62,9 +62,9 @@ test("kill -9 during processing: a second worker finishes every event", async ()
         `${remaining.length} events never processed, ${inFlight} jobs still active`,
       );
       const states = await Promise.all(
-        remaining.map((id) => redis.hget(`${web.prefix}:trace:${id}`, "state")),
+        remaining.map((id) => redis.hexists(`${web.prefix}:trace:${id}`, "decision")),
       );
-      remaining = remaining.filter((_, i) => states[i] !== "dispatched");
+      remaining = remaining.filter((_, i) => states[i] !== 1);
       inFlight = await redis.llen(active);
       if (remaining.length > 0 || inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 200));
     }

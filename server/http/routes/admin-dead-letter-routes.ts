@@ -6,8 +6,7 @@
 import Router from "@koa/router";
 import type { DeadLetter, DeadLetters } from "../../actions/dead-letters.ts";
 import { AppError } from "../../errors.ts";
-import type { ActionQueue } from "../../queue/queues.ts";
-import { jobOptionsFor } from "../../workers/action-job-options.ts";
+import type { EventQueue } from "../../queue/event-queue.ts";
 import { adminAuth } from "../middleware/admin-auth.ts";
 import type { RequestState } from "../middleware/request-context.ts";
 import { readJsonBody } from "../read-json-body.ts";
@@ -15,7 +14,7 @@ import { readJsonBody } from "../read-json-body.ts";
 export interface AdminDeadLetterDeps {
   adminToken: string;
   deadLetters: DeadLetters;
-  actions: ActionQueue;
+  queue: Pick<EventQueue, "redrive">;
 }
 
 const summary = ({ job, ...letter }: DeadLetter): Record<string, unknown> => ({
@@ -34,10 +33,7 @@ export function adminDeadLetterRoutes(deps: AdminDeadLetterDeps): Router<Request
   const redrive = async (letter: DeadLetter): Promise<string> => {
     const redrives = letter.retries + 1;
     const jobId = `${letter.id}:retry-${redrives}`;
-    await deps.actions.add(
-      { ...letter.job, deferrals: 0, redrives },
-      { ...jobOptionsFor(letter.job.action), jobId },
-    );
+    await deps.queue.redrive({ ...letter.job, deferrals: 0, redrives }, jobId);
     await deps.deadLetters.remove(letter.id);
     return jobId;
   };

@@ -67,6 +67,7 @@ async function answer(
     payload: event.payload,
     receivedAt: event.receivedAt,
   });
+  event.evaluated = reply.evaluated;
   event.answer = JSON.stringify({
     outcome: reply.outcome,
     rule: reply.rule,

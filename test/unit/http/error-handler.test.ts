@@ -3,9 +3,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import Router from "@koa/router";
-import { buildApp } from "../../../server/app.ts";
+import Koa from "koa";
 import { AppError } from "../../../server/errors.ts";
-import type { RequestState } from "../../../server/http/middleware/request-context.ts";
+import { requestContext, type RequestState } from "../../../server/http/middleware/request-context.ts";
 import { createLogSink } from "../../helpers/log-sink.ts";
 
 const sink = createLogSink();
@@ -23,7 +23,11 @@ before(async () => {
       details: { retry: true },
     });
   });
-  const app = buildApp({ log: sink.log, routers: [router] });
+  const app = new Koa<RequestState>();
+  app.silent = true;
+  app.use(requestContext(sink.log));
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: true }));
   server = createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -60,7 +60,7 @@ export function jobOptionsFor(action: Action): Bull.JobOptions {
 
 function optionsFrom(action: Action): Bull.JobOptions {
   const base: Bull.JobOptions = {
-    removeOnComplete: { age: 86_400, count: 10_000 },
+    removeOnComplete: true, // the trace is the history: a completed job is deleted with its completion
     removeOnFail: { age: 7 * 86_400 },
   };
   if (action.type !== "forward") return { ...base, attempts: 1 };

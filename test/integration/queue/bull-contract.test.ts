@@ -1,14 +1,15 @@
 /**
- * The ingest script stores jobs with bull's own addJob code. If a bull upgrade changes how jobs are stored,
- * this contract fails before anything else does.
+ * The claim and dispatch scripts store jobs with bull's own addJob code (server/queue/bull-add-job.ts). If
+ * a bull upgrade changes how jobs are stored, this contract fails before anything else does.
  */
 import assert from "node:assert/strict";
+import { createRequire } from "node:module";
 import { test } from "node:test";
 import Bull from "bull";
 import { Redis } from "ioredis";
-import { bullAddJobFor } from "../../server/queue/bull-add-job.ts";
-import { EVENT_JOB_OPTIONS } from "../../server/queue/queues.ts";
-import { useTestRedis } from "../helpers/redis.ts";
+import { bullAddJobFor, checkBullVersion } from "../../../server/queue/bull-add-job.ts";
+import { EVENT_JOB_OPTIONS } from "../../../server/queue/bull-queues.ts";
+import { useTestRedis } from "../../helpers/redis.ts";
 
 const { url, prefix, onCleanup } = useTestRedis(import.meta.url);
 const redis = new Redis(url, { connectionName: `${prefix}:contract` });
@@ -25,7 +26,7 @@ onCleanup(async () => {
 test("a job added through our script is stored exactly as queue.add stores it", async () => {
   const data = { id: "x", payload: { Event: "Hangup", From: "919876543210" } };
   await queue.add(data, { jobId: "via-bull" });
-  const bull = bullAddJobFor(queue);
+  const bull = bullAddJobFor(queue, "bullAddJob");
   const script = `${bull.lua}\nreturn bullAddJob({KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]}, ARGV[1], ARGV[2], ARGV[3], ARGV[4])`;
   const now = Date.now();
   const id = await redis.eval(
@@ -34,7 +35,7 @@ test("a job added through our script is stored exactly as queue.add stores it", 
     ...bull.keys,
     "via-script",
     JSON.stringify(data),
-    bull.opts("via-script", now),
+    bull.optsWith({}, "via-script", now),
     now,
   );
   assert.equal(id, "via-script");
@@ -68,7 +69,7 @@ test("options given per job (an action's attempts and backoff) are stored as que
   };
   const data = { id: "y" };
   await queue.add(data, { ...options, jobId: "opts-via-bull" });
-  const bull = bullAddJobFor(queue);
+  const bull = bullAddJobFor(queue, "bullAddJob");
   const script = `${bull.lua}\nreturn bullAddJob({KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]}, ARGV[1], ARGV[2], ARGV[3], ARGV[4])`;
   const now = Date.now();
   await redis.eval(
@@ -92,4 +93,15 @@ test("options given per job (an action's attempts and backoff) are stored as que
   assert.equal(bull.optsWith(options, "again", now), bull.optsWith(options, "again", now), "stable");
   const given = JSON.parse(bull.optsWith({ timestamp: 5 } as never, "t", now)) as Record<string, unknown>;
   assert.deepEqual([given.jobId, given.timestamp, given.attempts], ["t", 5, EVENT_JOB_OPTIONS.attempts]);
+});
+
+test("the start refuses a bull whose addJob script is not the one server/queue/ was written against", () => {
+  assert.doesNotThrow(() => checkBullVersion()); // the installed (pinned) bull passes
+  const script = createRequire(import.meta.url)("bull/lib/scripts/addJob-6.js") as {
+    content: string;
+    keys: number;
+  };
+  assert.throws(() => checkBullVersion("4.17.0", script), /bull 4\.17\.0 is installed.*server\/queue\//);
+  const changed = { ...script, content: script.content.replace("HMSET", "HSET") };
+  assert.throws(() => checkBullVersion("4.16.5", changed), /addJob-6/);
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RetryLater, actionBackoff, jobOptionsFor } from "../../../server/workers/action-job-options.ts";
+import { RetryLater, actionBackoff, jobOptionsFor } from "../../../server/queue/action-job-options.ts";
 
 test("a forward's retry becomes Bull attempts and the Switchboard backoff; vobiz runs once", () => {
   const options = jobOptionsFor({

@@ -1,27 +1,28 @@
 /**
- * The action job (SPEC §4.2): renders one action of one matched rule at send time (secrets resolved only
- * here) and carries it out. A forward is one HTTP attempt per run; Bull retries it with the action's
- * backoff. Before each attempt the destination host's circuit breaker is asked: while it is open the job
- * is deferred, which costs no attempt. After the last attempt (or a permanent failure) the fallback URL
- * is tried once; if that fails too, the delivery goes to the dead letters with its whole history.
- * Every attempt (time, request line, status, latency, error; never headers or bodies) is in the trace.
+ * Runs one action job (SPEC §4.2) on its lease: renders the action of a matched rule at send time
+ * (secrets resolved only here) and carries it out. A forward is one HTTP attempt per run; a failed one is
+ * retried after the action's backoff. Before each attempt the destination host's circuit breaker is
+ * asked: while it is open the run is deferred, which costs no attempt. After the last attempt (or a
+ * permanent failure) the fallback URL is tried once; if that fails too, the delivery goes to the dead
+ * letters with its whole history. Every attempt (time, request line, status, latency, error; never
+ * headers or bodies) is in the trace (events/trace-format.ts).
  */
-import type { Job } from "bull";
-import { compileActions, type CompiledAction, type RenderedForward } from "../actions/compile-actions.ts";
-import type { Breakers } from "../actions/circuit-breaker.ts";
-import type { DeadLetters } from "../actions/dead-letters.ts";
-import { parseTarget, sendForward, type AttemptOutcome } from "../actions/send-forward.ts";
 import { buildContext, type ContextOptions, type EventContext } from "../events/build-context.ts";
 import { payloadOf, type Payload } from "../events/parse-payload.ts";
+import { actionAttempts, actionField, attemptField } from "../events/trace-format.ts";
 import type { TraceStore } from "../events/trace-store.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
+import type { ActionLease, DeliveryHandler } from "../queue/action-lease.ts";
 import { actionJobId, type ActionJobData } from "../queue/job-types.ts";
 import type { LoadedRuleset } from "../rules/load-ruleset.ts";
 import type { RuleRegistry } from "../rules/rule-registry.ts";
-import { RetryLater } from "./action-job-options.ts";
+import type { Breakers } from "./circuit-breaker.ts";
+import { compileActions, type CompiledAction, type RenderedForward } from "./compile-actions.ts";
+import type { DeadLetters } from "./dead-letters.ts";
+import { parseTarget, sendForward, type AttemptOutcome } from "./send-forward.ts";
 
-export interface ExecuteActionDeps {
+export interface ActionRunnerDeps {
   registry: RuleRegistry<LoadedRuleset>;
   traces: TraceStore;
   breakers: Breakers;
@@ -34,7 +35,7 @@ export interface ExecuteActionDeps {
 }
 
 /** The compiled action: from the loaded ruleset when the job was decided under it, else compiled from the job. */
-function compiledAction(data: ActionJobData, registry: ExecuteActionDeps["registry"]): CompiledAction {
+function compiledAction(data: ActionJobData, registry: ActionRunnerDeps["registry"]): CompiledAction {
   const current = registry.current;
   if (current === undefined) throw new Error("no ruleset is loaded yet");
   if (current.version.hash === data.ruleset.hash) {
@@ -66,61 +67,23 @@ function signingSecret(
 
 const hostOf = (url: URL | undefined): string => url?.host ?? "(invalid URL)";
 
-/** Moves the job back to wait `waitMs` without spending an attempt (Bull counts every failure). */
-async function defer(job: Job<ActionJobData>, waitMs: number, attempt: number): Promise<never> {
-  job.opts.attempts = (job.opts.attempts ?? 1) + 1;
-  await job.update({ ...job.data, deferrals: (job.data.deferrals ?? 0) + 1 });
-  const queue = job.queue as unknown as {
-    client: { hset(key: string, field: string, value: string): Promise<number> };
-    toKey(id: string): string;
-  };
-  await queue.client.hset(queue.toKey(String(job.id)), "opts", JSON.stringify(job.opts));
-  throw new RetryLater(`circuit breaker open for this host; deferred ${waitMs} ms`, attempt, waitMs, true);
-}
-
-/**
- * A delivered action's trace fields (its attempt and its state): the caller writes them with the job's
- * completion (the queue's handler just before it, inline deliveries in the same script).
- */
-export interface ActionDone {
-  eventId: string;
-  trace: Record<string, string>;
-}
-
 /** What the request path already knows of an event it decided (ROLE=all): spares parsing it again. */
 export interface PreparedEvent {
   payload: Payload;
   context: EventContext;
 }
 
-export type ActionExecutor = (
-  job: Job<ActionJobData>,
-  prepared?: PreparedEvent,
-) => Promise<ActionDone | undefined>;
-
-/** bull's handler for queued action jobs: runs the action, then writes a delivery's trace fields. */
-export function queuedActionHandler(
-  execute: ActionExecutor,
-  traces: TraceStore,
-  metrics: Metrics,
-): (job: Job<ActionJobData>) => Promise<void> {
-  const runs = metrics.actionRuns.labels({ started: "queue" });
-  return async (job) => {
-    runs.inc();
-    const done = await execute(job);
-    if (done !== undefined) await traces.update(done.eventId, done.trace);
-  };
-}
-
 /** One run of an action job: what its steps share (plain data; the hot path makes no closures). */
 interface Run {
-  deps: ExecuteActionDeps;
-  job: Job<ActionJobData>;
+  deps: ActionRunnerDeps;
+  lease: ActionLease;
   data: ActionJobData;
-  /** the job id: event, rule and action index (also the Idempotency-Key) */
+  /** event, rule and action index: the Idempotency-Key (the same for a redriven job) */
   id: string;
   attempt: number;
   attempts: number;
+  /** the key of this attempt's field: its number, `<redrive>.<number>` for a redriven job */
+  attemptKey: string;
   /** made only when a line is logged through it: a child logger per delivery cost as much as the line */
   log: Logger | undefined;
 }
@@ -129,7 +92,7 @@ function logFields(run: Run): Record<string, unknown> {
   return {
     eventId: run.data.event.id,
     rule: run.data.rule.id,
-    jobId: run.job.id,
+    jobId: run.lease.id,
     attempt: `${run.attempt} of ${run.attempts}`,
   };
 }
@@ -140,8 +103,10 @@ const logOf = (run: Run): Logger => (run.log ??= run.deps.log.child(logFields(ru
 const stateField = (run: Run, fields: Record<string, unknown>): string =>
   JSON.stringify(Object.assign(fields, { attempt: run.attempt, at: new Date().toISOString() }));
 
+const stateKey = (run: Run): string => actionField(run.data.rule.id, run.data.actionIndex);
+
 const summarise = (run: Run, fields: Record<string, unknown>): Promise<boolean> =>
-  run.deps.traces.update(run.data.event.id, { [`action:${run.id}`]: stateField(run, fields) });
+  run.deps.traces.update(run.data.event.id, { [stateKey(run)]: stateField(run, fields) });
 
 /** records an attempt and the action's state in one write */
 const record = (
@@ -151,8 +116,8 @@ const record = (
   fields: Record<string, unknown>,
 ): Promise<boolean> =>
   run.deps.traces.update(run.data.event.id, {
-    [`attempt:${run.id}:${key}`]: JSON.stringify(outcome),
-    [`action:${run.id}`]: stateField(run, fields),
+    [attemptField(run.data.rule.id, run.data.actionIndex, key)]: JSON.stringify(outcome),
+    [stateKey(run)]: stateField(run, fields),
   });
 
 const send = (run: Run, forward: RenderedForward, url: string | URL | undefined): Promise<AttemptOutcome> =>
@@ -163,7 +128,7 @@ const send = (run: Run, forward: RenderedForward, url: string | URL | undefined)
     signingSecret: signingSecret(forward, run.deps.secrets),
   });
 
-export function createActionExecutor(deps: ExecuteActionDeps): ActionExecutor {
+export function createActionRunner(deps: ActionRunnerDeps): DeliveryHandler {
   // labelled metric children made once (prom-client hashes the labels on every inc otherwise)
   const delivered = deps.metrics.actions.labels({ type: "forward", outcome: "delivered" });
   const byHost = new Map<string, { inc(): void }>();
@@ -176,16 +141,17 @@ export function createActionExecutor(deps: ExecuteActionDeps): ActionExecutor {
     }
     return child;
   };
-  return async (job, prepared) => {
-    const { data } = job;
-    const deferrals = data.deferrals ?? 0;
+  return async (lease, preparedEvent) => {
+    const { data } = lease;
+    const prepared = preparedEvent as PreparedEvent | undefined;
     const run: Run = {
       deps,
-      job,
+      lease,
       data,
       id: actionJobId(data.event.id, data.rule.id, data.actionIndex),
-      attempt: job.attemptsMade + 1 - deferrals,
-      attempts: (job.opts.attempts ?? 1) - deferrals,
+      attempt: lease.attempt,
+      attempts: lease.attempts,
+      attemptKey: data.redrives ? `${data.redrives}.${lease.attempt}` : String(lease.attempt),
       log: undefined,
     };
     const action = compiledAction(data, deps.registry);
@@ -194,7 +160,7 @@ export function createActionExecutor(deps: ExecuteActionDeps): ActionExecutor {
       await summarise(run, { state: "skipped", note });
       deps.metrics.actions.inc({ type: action.type, outcome: "skipped" });
       logOf(run).warn(note);
-      return undefined;
+      return;
     }
     const payload = prepared?.payload ?? payloadOf(data.event);
     const input = {
@@ -211,7 +177,8 @@ export function createActionExecutor(deps: ExecuteActionDeps): ActionExecutor {
     } catch (error) {
       const reason = `the action's templates failed: ${(error as Error).message}`;
       await deadLetter(run, reason, "(not rendered)");
-      return failForGood(run, reason);
+      lease.discard(reason);
+      return;
     }
     const target = parseTarget(forward.url);
     const host = hostOf(target);
@@ -220,7 +187,8 @@ export function createActionExecutor(deps: ExecuteActionDeps): ActionExecutor {
     if (wait > 0) {
       await summarise(run, { state: "waiting", note: `circuit breaker open for ${host}`, retryInMs: wait });
       logOf(run).info({ host, waitMs: wait }, "circuit breaker open; delivery deferred");
-      return defer(job, wait, run.attempt);
+      await lease.defer(wait);
+      return;
     }
 
     const outcome = await send(run, forward, target);
@@ -240,40 +208,32 @@ export function createActionExecutor(deps: ExecuteActionDeps): ActionExecutor {
     // a delivery is in the event's trace and the metrics; its line is for debugging (failures warn)
     if (deps.log.isLevelEnabled("debug"))
       deps.log.debug(Object.assign(logFields(run), detail), "forward delivered");
-    return {
-      eventId: data.event.id,
-      trace: {
-        [`attempt:${run.id}:${run.attempt}`]: JSON.stringify(outcome),
-        [`action:${run.id}`]: stateField(run, { state: "delivered", ...detail }),
-      },
-    };
+    // the attempt is in the state field: a delivery that succeeds at once writes one field
+    lease.complete({ [stateKey(run)]: stateField(run, { state: "delivered", ...detail }) });
   };
 }
 
-/** A failed attempt: a retry (thrown for bull), else the fallback URL, else the dead letters. */
+/** A failed attempt: a retry, else the fallback URL, else the dead letters. */
 async function notDelivered(
   run: Run,
   forward: RenderedForward,
   outcome: AttemptOutcome,
   detail: Record<string, unknown>,
   host: string,
-): Promise<undefined> {
+): Promise<void> {
   const { attempt, attempts, deps } = run;
   if (outcome.verdict === "retry" && attempt < attempts) {
-    await record(run, outcome, attempt, { state: "retrying", ...detail });
+    await record(run, outcome, run.attemptKey, { state: "retrying", ...detail });
     logOf(run).warn(detail, "forward failed; will retry");
-    throw new RetryLater(
-      outcome.error ?? `the destination answered ${outcome.status}`,
-      attempt,
-      outcome.retryAfterMs,
-    );
+    run.lease.retry(outcome.error ?? `the destination answered ${outcome.status}`, outcome.retryAfterMs);
+    return;
   }
 
   const reason =
     outcome.verdict === "permanent"
       ? `the destination refused it (${outcome.status ?? outcome.error ?? "?"}); not retried`
       : `every attempt failed (${attempts}); last: ${outcome.status ?? outcome.error ?? "?"}`;
-  await record(run, outcome, attempt, { state: "failed", ...detail });
+  await record(run, outcome, run.attemptKey, { state: "failed", ...detail });
   if (forward.fallback_url !== undefined) {
     const fallback = await send(run, forward, forward.fallback_url);
     await record(run, fallback, "fallback", {
@@ -295,20 +255,18 @@ async function notDelivered(
       });
       deps.metrics.actions.inc({ type: "forward", outcome: "delivered_fallback" });
       logOf(run).warn({ reason, fallback: fallback.request }, "forward delivered to its fallback URL");
-      return undefined;
+      run.lease.complete({});
+      return;
     }
   }
   await deadLetter(run, reason, host);
-  return failForGood(run, reason);
+  run.lease.discard(reason);
 }
 
 async function deadLetter(run: Run, why: string, where: string): Promise<void> {
   const { data, deps, id } = run;
   const trace = (await deps.traces.get(data.event.id)) ?? {};
-  const attemptsSoFar = Object.entries(trace)
-    .filter(([field]) => field.startsWith(`attempt:${id}:`))
-    .map(([, value]) => JSON.parse(value) as AttemptOutcome)
-    .sort((a, b) => a.at.localeCompare(b.at));
+  const attemptsSoFar = actionAttempts(trace, data.rule.id, data.actionIndex) as unknown as AttemptOutcome[];
   await deps.deadLetters.add({
     id,
     eventId: data.event.id,
@@ -323,9 +281,4 @@ async function deadLetter(run: Run, why: string, where: string): Promise<void> {
   await summarise(run, { state: "dead_letter", reason: why });
   deps.metrics.actions.inc({ type: "forward", outcome: "dead_letter" });
   logOf(run).error({ reason: why, host: where }, "forward dead-lettered");
-}
-
-function failForGood(run: Run, why: string): never {
-  void run.job.discard();
-  throw new Error(why);
 }

@@ -1,0 +1,142 @@
+/**
+ * Every delivery a process runs goes through here, under one cap (DeliverySlots, ACTION_CONCURRENCY):
+ * - jobs bull's worker takes from the queue (`processQueued`, bull's process handler): each waits for a
+ *   slot, then its lease's settlement becomes the handler's return (completed) or throw (retried after
+ *   the backoff, or failed);
+ * - jobs the claim script stored already taken by this process (ROLE=all, `startTaken`): in bull's active
+ *   list, locked with this consumer's token, as bull's moveToActive leaves a job it hands to a worker.
+ *   They run once the sender has its answer, with what the request path already knows of the event, and
+ *   are settled with bull's public Job API (moveToCompleted, moveToFailed); their locks are renewed with
+ *   job.extendLock while they run.
+ * Nothing is held only in memory: if this process dies mid-delivery, the lock runs out and bull's stalled
+ * check returns the job to the queue, where any worker takes it (at least once, as for every job).
+ */
+import Bull from "bull";
+import type { Logger } from "../logger.ts";
+import type { ActionLease, DeliveryHandler, Settlement } from "./action-lease.ts";
+import { leaseOn } from "./action-lease.ts";
+import type { DeliverySlots } from "./delivery-slots.ts";
+import type { ActionJobData, ActionJobToAdd } from "./job-types.ts";
+import { jobOptionsFor } from "./action-job-options.ts";
+
+/** bull's Job class: the package's public `Job` export (its typings declare only the interface) */
+const BullJob = (Bull as unknown as { Job: new (...args: unknown[]) => Bull.Job<ActionJobData> }).Job;
+
+export interface DeliveryRunnerDeps {
+  consumer: Bull.Queue<ActionJobData>;
+  slots: DeliverySlots;
+  handler: DeliveryHandler;
+  /** writes a completed delivery's trace fields (only onto a trace that exists) */
+  writeTrace: (eventId: string, fields: Record<string, string>) => Promise<unknown>;
+  /** counts a run (metrics) */
+  started: (kind: ActionLease["started"]) => void;
+  log: Logger;
+}
+
+export interface DeliveryRunner {
+  /** the lock token and duration the claim script takes jobs with */
+  readonly token: string;
+  readonly lockMs: number;
+  /** bull's process handler for the actions queue */
+  processQueued(job: Bull.Job<ActionJobData>): Promise<void>;
+  /** runs jobs the claim script stored as taken (each holds a slot taken with `slots.tryTake`) */
+  startTaken(jobs: readonly ActionJobToAdd[], timestamp: number, prepared: unknown): void;
+  /** resolves when every delivery started here is settled (before the queues close) */
+  drain(): Promise<void>;
+}
+
+export function createDeliveryRunner(deps: DeliveryRunnerDeps): DeliveryRunner {
+  const { consumer, slots, log } = deps;
+  const internals = consumer as unknown as { token: string; settings: { lockDuration: number } };
+  const lockMs = internals.settings.lockDuration;
+  const inFlight = new Map<Bull.Job<ActionJobData>, number>();
+  const settling = new Set<Promise<void>>();
+
+  // as bull's own lock extender, one timer for all: a lock is renewed once a quarter of it has passed
+  const renew = setInterval(() => {
+    const due = Date.now() - lockMs / 4;
+    for (const [job, since] of inFlight) {
+      if (since > due) continue;
+      inFlight.set(job, Date.now());
+      job.extendLock(lockMs).catch((error: unknown) => {
+        log.warn({ err: error, jobId: job.id }, "delivery: lock not renewed");
+      });
+    }
+  }, lockMs / 4);
+  renew.unref();
+
+  async function runTaken(job: Bull.Job<ActionJobData>, prepared: unknown): Promise<void> {
+    inFlight.set(job, Date.now());
+    try {
+      const { lease, settlement } = leaseOn(job, "request");
+      let settled: Settlement | undefined;
+      try {
+        await deps.handler(lease, prepared);
+        settled = settlement() ?? { kind: "complete", trace: {} };
+      } catch (error) {
+        settled = { kind: "fail", error: error as Error, discard: false };
+      }
+      if (settled.kind === "complete") {
+        await Promise.all([
+          deps.writeTrace(job.data.event.id, settled.trace),
+          job.moveToCompleted(undefined, false, true),
+        ]);
+      } else {
+        if (settled.discard) await job.discard();
+        await job.moveToFailed(settled.error); // a retry after the backoff, or bull's failed set
+      }
+    } catch (error) {
+      // the outcome could not be recorded (Redis away, the lock lost): the job runs again from the queue
+      log.warn({ err: error, jobId: job.id }, "delivery: outcome not recorded; the queue runs it again");
+    } finally {
+      inFlight.delete(job);
+      slots.give();
+    }
+  }
+
+  return {
+    token: internals.token,
+    lockMs,
+    async processQueued(job) {
+      await slots.take();
+      try {
+        deps.started("queue");
+        const { lease, settlement } = leaseOn(job, "queue");
+        await deps.handler(lease);
+        const settled = settlement();
+        if (settled === undefined) return;
+        if (settled.kind === "complete") {
+          await deps.writeTrace(job.data.event.id, settled.trace);
+          return;
+        }
+        if (settled.discard) await job.discard();
+        throw settled.error;
+      } finally {
+        slots.give();
+      }
+    },
+    startTaken(jobs, timestamp, prepared) {
+      // after the reply has been written: the sender is not kept waiting for the destination
+      setImmediate(() => {
+        for (const { id, value } of jobs) {
+          const job = new BullJob(consumer, "__default__", value, {
+            ...jobOptionsFor(value.action),
+            jobId: id,
+            timestamp,
+          });
+          job.id = id;
+          (job as { processedOn?: number }).processedOn = timestamp;
+          deps.started("request");
+          const settled = runTaken(job, prepared).finally(() => settling.delete(settled));
+          settling.add(settled);
+        }
+      });
+    },
+    async drain() {
+      // started ones may still be waiting for their setImmediate: let it run first
+      await new Promise((resolve) => setImmediate(resolve));
+      while (settling.size > 0) await Promise.allSettled([...settling]);
+      clearInterval(renew);
+    },
+  };
+}

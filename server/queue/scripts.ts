@@ -1,0 +1,125 @@
+/**
+ * Switchboard's own Lua scripts (lua/*.lua), joined with bull's addJob where a file says
+ * `-- @bull-add-job NAME` (bull-add-job.ts), defined on a connection, and called with keys and arguments
+ * built here and only here: each script's layout is written once, as a typed call.
+ */
+import { readFileSync } from "node:fs";
+import type Bull from "bull";
+import type { Redis } from "ioredis";
+import { bullAddJobFor, bullKeysOf } from "./bull-add-job.ts";
+import { jobOptionsFor } from "./action-job-options.ts";
+import type { ActionJobToAdd } from "./job-types.ts";
+
+/** Reads lua/<file> and puts bull's addJob function in place of each `-- @bull-add-job NAME` line. */
+function loadScript(file: string, queues: Record<string, Bull.Queue>): string {
+  const text = readFileSync(new URL(`./lua/${file}`, import.meta.url), "utf8");
+  return text.replace(/^-- @bull-add-job (\w+)$/gm, (_, name: string) => {
+    const queue = queues[name];
+    if (queue === undefined) throw new Error(`${file}: no queue for ${name}`);
+    return bullAddJobFor(queue, name).lua;
+  });
+}
+
+export type ClaimReply = ["replayed"] | ["duplicate", string] | ["stored", string, string];
+
+export interface ClaimCall {
+  keys: { dedup: string; nonce: string; index: string; trace: string };
+  eventId: string;
+  /** the delivery's hash (method, URL, body) */
+  hash: string;
+  now: number;
+  dedupTtlSeconds: number;
+  retentionMs: number;
+  /** the request carried a verified nonce (keys.nonce is its record) */
+  signed: boolean;
+  eventJson: string;
+  type: string;
+  requestId: string;
+  /** the event as the trace keeps it when it differs from eventJson (secrets redacted), or "" */
+  traced: string;
+  /** the /answer reply's outcome (JSON), or "" */
+  answer: string;
+  /** decided in the request path: the trace's decision field and the action jobs; else an event job */
+  decided?: { decision: string; jobs: readonly ActionJobToAdd[] };
+  /** the first `count` action jobs are stored taken by the caller, locked with `token` */
+  take: { count: number; token: string; lockMs: number };
+}
+
+export interface DispatchCall {
+  trace: string;
+  now: number;
+  decision: string;
+  eventJson: string;
+  jobs: readonly ActionJobToAdd[];
+}
+
+export interface QueueScripts {
+  claim(call: ClaimCall): Promise<ClaimReply>;
+  /** 1 when dispatched now, 0 when an earlier attempt already recorded the decision */
+  dispatch(call: DispatchCall): Promise<number>;
+}
+
+/** an event job takes its queue's default options */
+const EVENT_JOB: Bull.JobOptions = Object.freeze({});
+
+type Script<T> = (...args: Array<string | number>) => Promise<T>;
+
+function define<T>(client: Redis, name: string, keys: number, lua: string): Script<T> {
+  client.defineCommand(name, { numberOfKeys: keys, lua });
+  const command = (client as unknown as Record<string, Script<T> | undefined>)[name];
+  if (command === undefined) throw new Error(`the ${name} script is not defined`);
+  return command.bind(client);
+}
+
+/**
+ * Defines the scripts on `client`. `events` and `actions` are producing queues (bull's keys, token and
+ * default options are read from them).
+ */
+export function defineQueueScripts(
+  client: Redis,
+  queues: { events: Bull.Queue; actions: Bull.Queue },
+): QueueScripts {
+  const events = bullAddJobFor(queues.events, "bullAddEvent");
+  const actions = bullAddJobFor(queues.actions, "bullAddAction");
+  const jobKeyPrefix = bullKeysOf(queues.actions)[""] ?? "";
+  const activeKey = bullKeysOf(queues.actions).active ?? "";
+  const optsOf = (job: ActionJobToAdd, now: number): string =>
+    actions.optsWith(jobOptionsFor(job.value.action), job.id, now);
+  const claim = define<ClaimReply>(
+    client,
+    "switchboardClaimEvent",
+    17,
+    loadScript("claim-event.lua", { bullAddEvent: queues.events, bullAddAction: queues.actions }),
+  );
+  const dispatch = define<number>(
+    client,
+    "switchboardDispatchEvent",
+    7,
+    loadScript("dispatch-event.lua", { bullAddAction: queues.actions }),
+  );
+  return {
+    claim(call) {
+      const { keys, decided } = call;
+      const args: Array<string | number> = [
+        keys.dedup, keys.nonce, keys.index, keys.trace, ...events.keys, ...actions.keys, activeKey,
+        call.eventId, call.hash, call.now, call.dedupTtlSeconds, call.retentionMs, call.signed ? "1" : "0",
+        call.eventJson, decided === undefined ? events.optsWith(EVENT_JOB, call.eventId, call.now) : "", call.type,
+        call.requestId, call.traced, call.answer, decided?.decision ?? "",
+        call.take.count, call.take.token, call.take.lockMs, jobKeyPrefix,
+      ]; // prettier-ignore
+      for (const job of decided?.jobs ?? []) args.push(job.id, job.rest, optsOf(job, call.now));
+      return claim(...args);
+    },
+    dispatch(call) {
+      const args: Array<string | number> = [
+        call.trace,
+        ...actions.keys,
+        call.now,
+        call.decision,
+        call.eventJson,
+      ];
+      for (const job of call.jobs) args.push(job.id, job.rest, optsOf(job, call.now));
+      return dispatch(...args);
+    },
+  };
+}
