@@ -155,9 +155,10 @@ async function keyBreakdown(redis: Redis): Promise<Array<[string, number]>> {
   }
   const [trace] = (await redis.scan("0", "MATCH", "*:trace:*", "COUNT", 5000))[1];
   if (trace !== undefined) {
-    const fields = await redis.hgetall(trace);
-    for (const [name, value] of Object.entries(fields))
-      rows.push([`  trace field ${name.replace(/:.*/, ":…")}`, name.length + value.length]);
+    for (const line of ((await redis.get(trace)) ?? "").split("\n")) {
+      for (const [name, value] of Object.entries(JSON.parse(line) as Record<string, unknown>))
+        rows.push([`trace: ${name.replace(/:.*/, ":…")}`, name.length + JSON.stringify(value).length]);
+    }
   }
   return rows;
 }

@@ -39,7 +39,7 @@ const code = await new Promise<number>((resolve) => {
       "tsx",
       "--test",
       "--test-concurrency=4",
-      "--test-timeout=120000",
+      "--test-timeout=300000", // per file: the fuzz and kill tests take minutes on a loaded machine
       "--test-force-exit",
       ...files,
     ],

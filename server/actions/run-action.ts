@@ -101,7 +101,7 @@ const logOf = (run: Run): Logger => (run.log ??= run.deps.log.child(logFields(ru
 
 /** the action's state field in the trace */
 const stateField = (run: Run, fields: Record<string, unknown>): string =>
-  JSON.stringify(Object.assign(fields, { attempt: run.attempt, at: new Date().toISOString() }));
+  JSON.stringify(Object.assign(fields, { attempt: run.attempt, at: Date.now() }));
 
 const stateKey = (run: Run): string => actionField(run.data.rule.id, run.data.actionIndex);
 

@@ -17,7 +17,7 @@ import type { RulesetVersion } from "../rules/ruleset-version.ts";
 import { buildContext, type ContextOptions, type EventContext } from "./build-context.ts";
 import { matchesEventName } from "./event-type.ts";
 import { payloadOf, type Payload } from "./parse-payload.ts";
-import { decisionField, type DecidedActionView, type MatchedRule } from "./trace-format.ts";
+import { decisionField, decisionLine, type DecidedActionView, type MatchedRule } from "./trace-format.ts";
 
 export interface Decision {
   ruleset: RulesetVersion;
@@ -123,9 +123,13 @@ export function decide(input: DecideInput): Decision {
   return decision;
 }
 
-/** A decision as the queue writes it: its trace field and its action jobs. */
+/** A decision's action jobs, as the queue adds them. */
 export const planOf = (event: EventJobData, decision: Decision): DispatchPlan =>
-  planDispatch(event, decisionField(decision.ruleset, decision.matched, decision.actions), decision.jobs);
+  planDispatch(event, decision.jobs);
+
+/** A decision's line in the trace (trace-format.ts). */
+export const decisionTraceLine = (decision: Decision): string =>
+  decisionLine(decisionField(decision.ruleset, decision.matched, decision.actions));
 
 /** A decision as log lines carry it. */
 export function decisionSummary(decision: Decision): Record<string, unknown> {

@@ -10,7 +10,8 @@ import type { EventQueue, Workers } from "../queue/event-queue.ts";
 import type { LoadedRuleset } from "../rules/load-ruleset.ts";
 import type { RuleRegistry } from "../rules/rule-registry.ts";
 import { scopeOf, type ContextOptions } from "./build-context.ts";
-import { decide, decisionSummary, planOf, reportDecision } from "./decide-event.ts";
+import { decide, decisionSummary, decisionTraceLine, planOf, reportDecision } from "./decide-event.ts";
+import { DECISION_MARK } from "./trace-format.ts";
 import { traceKeys } from "./trace-keys.ts";
 
 export interface EventJobDeps {
@@ -42,7 +43,8 @@ export function createEventJob(deps: EventJobDeps): Workers["decide"] {
       options: deps.context,
       call,
     });
-    if (!(await deps.queue.dispatch(event, planOf(event, decision), keys.trace(event.id)))) {
+    const trace = { key: keys.trace(event.id), mark: DECISION_MARK, append: decisionTraceLine(decision) };
+    if (!(await deps.queue.dispatch(event, planOf(event, decision), trace))) {
       deps.log.info(
         fields,
         "retry: the decision of an earlier attempt stands (its ruleset version and its action jobs)",

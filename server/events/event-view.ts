@@ -2,17 +2,8 @@
  * An event's trace as the admin API shows it (SPEC §7): the payload (redacted when it held secrets),
  * verification, ruleset version, matched rules, and every action with each attempt. Pure.
  */
-import { actionAttempts, actionState, readDecision } from "./trace-format.ts";
+import { actionAttempts, actionState, readDecision, type Trace } from "./trace-format.ts";
 import { tracePayload, tracedEvent } from "./trace-store.ts";
-
-const parse = (text: string | undefined): unknown => {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-};
 
 export type EventStatus = "ok" | "failed" | "pending";
 
@@ -45,14 +36,9 @@ function statusOf(state: string | undefined, actions: EventView["actions"]): Eve
     : "pending";
 }
 
-export function eventView(id: string, trace: Readonly<Record<string, string>>): EventView {
+export function eventView(id: string, trace: Trace): EventView {
   const event = tracedEvent(trace);
-  let decision: ReturnType<typeof readDecision>;
-  try {
-    decision = readDecision(id, trace.decision);
-  } catch {
-    decision = undefined;
-  }
+  const decision = readDecision(id, trace.decision);
   const actions = (decision?.actions ?? []).map((action) => {
     if (action.job === null) return { ...action, attempts: [] };
     const state = actionState(trace, action.rule, action.index);
@@ -67,7 +53,7 @@ export function eventView(id: string, trace: Readonly<Record<string, string>>): 
   }
   return {
     id,
-    type: trace.type,
+    type: typeof trace.type === "string" ? trace.type : undefined,
     status: statusOf(state, actions),
     state,
     receivedAt: event.receivedAt,
@@ -76,10 +62,10 @@ export function eventView(id: string, trace: Readonly<Record<string, string>>): 
     query: event.query,
     payload,
     verification: event.verification,
-    requestId: trace.requestId,
+    requestId: typeof trace.requestId === "string" ? trace.requestId : undefined,
     ruleset: decision?.ruleset ?? null,
     matches: decision?.matched ?? [],
-    answer: parse(trace.answer) ?? null,
+    answer: trace.answer ?? null,
     actions,
   };
 }

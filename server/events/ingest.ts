@@ -13,10 +13,11 @@ import type { EventJobData, VerificationSummary } from "../queue/job-types.ts";
 import type { NonceFamily } from "../signatures/vobiz-signature.ts";
 import { newEventId } from "../ids.ts";
 import type { Decision, Evaluated } from "./decide-event.ts";
-import { planOf } from "./decide-event.ts";
+import { decisionTraceLine, planOf } from "./decide-event.ts";
 import { resolveEventType } from "./event-type.ts";
 import type { Payload } from "./parse-payload.ts";
 import { needsRedaction, redactPayload } from "./redact-payload.ts";
+import { traceLine } from "./trace-format.ts";
 import { traceKeys } from "./trace-keys.ts";
 
 const DEDUP_TTL_SECONDS = 24 * 3600;
@@ -74,7 +75,8 @@ export function createIngest(deps: IngestDeps): Ingest {
   return async (event) => {
     const receivedAt = event.receivedAt === undefined ? new Date() : new Date(event.receivedAt);
     const type = resolveEventType(event.payload);
-    const hash = digest("sha256", `${event.method}\n${event.url}\n${event.raw}`, "base64url");
+    // 132 bits of SHA-256 identify a delivery for 24 h; the key and the nonce record are kept that long
+    const hash = digest("sha256", `${event.method}\n${event.url}\n${event.raw}`, "base64url").slice(0, 22);
     const { family, nonce, result, scheme } = event.verification;
     const verification: VerificationSummary = scheme === undefined ? { result } : { result, scheme };
     const id = event.id ?? newEventId(receivedAt.getTime());
@@ -96,6 +98,13 @@ export function createIngest(deps: IngestDeps): Ingest {
       : "";
     const signed = family !== undefined && nonce !== undefined;
     const decision = deps.decider.decide(job, event.payload, event.evaluated);
+    const fields: Record<string, string> = {
+      event: traced === "" ? eventJson : traced,
+      type: JSON.stringify(type),
+      requestId: JSON.stringify(event.requestId),
+    };
+    if (event.answer !== undefined) fields.answer = event.answer;
+    const trace = traceLine(fields) + (decision === undefined ? "" : decisionTraceLine(decision));
     let claimed;
     try {
       claimed = await deps.queue.claim(
@@ -113,15 +122,12 @@ export function createIngest(deps: IngestDeps): Ingest {
           retentionMs: deps.retentionMs,
           signed,
           eventJson,
-          type,
-          requestId: event.requestId,
-          traced,
-          answer: event.answer ?? "",
+          trace,
         },
         decision === undefined
           ? undefined
           : {
-              plan: planOf(job, decision),
+              jobs: planOf(job, decision).jobs,
               prepared: { payload: event.payload, context: decision.context },
             },
       );

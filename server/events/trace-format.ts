@@ -1,21 +1,57 @@
 /**
- * How an event's trace is stored: one Redis hash per event, kept small because it is kept for the whole
- * retention (docs/BENCHMARKS.md "Redis memory per event"). Fields:
+ * How an event's trace is stored: one Redis string per event, kept small because it is kept for the
+ * whole retention (docs/BENCHMARKS.md "Redis memory per event"). It is a list of JSON objects, one per
+ * line, each written once and never rewritten: the claim writes the first (and the decision's, when the
+ * request path decided), later writes append a line (APPEND, only to a trace that exists, so nothing is
+ * written without the retention's TTL). Read, the lines are merged in order: a later key replaces an
+ * earlier one. Keys:
  * - `event`: the request as stored (the job's event data, or a redacted copy); `type`; `requestId`;
  *   `answer`: the /answer reply's outcome;
- * - `decision`: written once the rules were evaluated (then the event is "dispatched"): the ruleset
- *   version, the matched rules as `[id, file, line]` and the actions as `[rule, index, type]` (with a
- *   fourth item, a note, for an action that runs no job);
- * - `a:<rule>:<index>`: each action's latest state (JSON), including its latest attempt;
+ * - `decision`: once the rules were evaluated (the event is then "dispatched"): the ruleset version and
+ *   each matched rule as `[id, file, line, actions]`, an action as `[type]`, or `[type, note]` when it
+ *   runs no job;
+ * - `a:<rule>:<index>`: an action's latest state, including its latest attempt (`at` in epoch ms);
  * - `t:<rule>:<index>:<attempt>`: the attempts before it (a delivery that succeeds at once has none).
- * Pure: event-view.ts and the dead letters read it, the decision and the action runner write it.
+ * Pure: the claim, the event job and the action runner write through it; event-view.ts and the dead
+ * letters read through it.
  */
 import type { RulesetVersion } from "../rules/ruleset-version.ts";
 
+/** A trace as read: its lines merged. */
+export type Trace = Readonly<Record<string, unknown>>;
+
+/** A line to append (or the first): the fields' values are JSON texts, written as they are. */
+export function traceLine(fields: Readonly<Record<string, string>>): string {
+  let line = "";
+  for (const name in fields) line += `${line === "" ? "{" : ","}${JSON.stringify(name)}:${fields[name]}`;
+  return line === "" ? "" : `${line}}`;
+}
+
+/** the start of the decision's line: its presence says the event was decided */
+export const DECISION_MARK = '\n{"decision":';
+
+/** The decision's line (appended, or after the claim's first line). */
+export const decisionLine = (decision: string): string => `${DECISION_MARK}${decision}}`;
+
+export function parseTrace(text: string | null | undefined): Trace | undefined {
+  if (text === null || text === undefined || text === "") return undefined;
+  const trace: Record<string, unknown> = {};
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    try {
+      Object.assign(trace, JSON.parse(line) as object);
+    } catch {
+      // a line cut short (never written by us) is skipped: the rest of the trace still reads
+    }
+  }
+  return trace;
+}
+
+type ActionItem = [type: string] | [type: string, note: string];
+
 export interface DecisionRecord {
   ruleset: { hash: string; commit: string | null };
-  matched: Array<[id: string, file: string, line: number]>;
-  actions: Array<[rule: string, index: number, type: string] | [string, number, string, string]>;
+  rules: Array<[id: string, file: string, line: number, actions: ActionItem[]]>;
 }
 
 export interface MatchedRule {
@@ -40,67 +76,77 @@ export function decisionField(
 ): string {
   const record: DecisionRecord = {
     ruleset: { hash: version.hash, commit: version.commit },
-    matched: matched.map((rule) => [rule.id, rule.file, rule.line]),
-    actions: actions.map((action) =>
-      action.note === undefined
-        ? [action.rule, action.index, action.type]
-        : [action.rule, action.index, action.type, action.note],
-    ),
+    rules: matched.map((rule) => [
+      rule.id,
+      rule.file,
+      rule.line,
+      actions
+        .filter((action) => action.rule === rule.id)
+        .sort((a, b) => a.index - b.index)
+        .map((action): ActionItem =>
+          action.note === undefined ? [action.type] : [action.type, action.note],
+        ),
+    ]),
   };
   return JSON.stringify(record);
 }
 
 export function readDecision(
   eventId: string,
-  text: string | undefined,
+  record: unknown,
 ): { ruleset: DecisionRecord["ruleset"]; matched: MatchedRule[]; actions: DecidedActionView[] } | undefined {
-  if (text === undefined) return undefined;
-  const record = JSON.parse(text) as DecisionRecord;
+  if (typeof record !== "object" || record === null || !Array.isArray((record as DecisionRecord).rules))
+    return undefined;
+  const { ruleset, rules } = record as DecisionRecord;
   return {
-    ruleset: record.ruleset,
-    matched: record.matched.map(([id, file, line]) => ({ id, file, line })),
-    actions: record.actions.map(([rule, index, type, note]) =>
-      note === undefined
-        ? { job: `${eventId}:${rule}:${index}`, rule, index, type }
-        : { job: null, rule, index, type, note },
+    ruleset,
+    matched: rules.map(([id, file, line]) => ({ id, file, line })),
+    actions: rules.flatMap(([rule, , , items]) =>
+      items.map(([type, note], index): DecidedActionView =>
+        note === undefined
+          ? { job: `${eventId}:${rule}:${index}`, rule, index, type }
+          : { job: null, rule, index, type, note },
+      ),
     ),
   };
 }
 
-/** the action's state field */
+/** the action's state key */
 export const actionField = (rule: string, index: number): string => `a:${rule}:${index}`;
 
-/** an earlier attempt's field; `attempt` is its number, `fallback`, or `<redrive>.<number>` */
+/** an earlier attempt's key; `attempt` is its number, `fallback`, or `<redrive>.<number>` */
 export const attemptField = (rule: string, index: number, attempt: string | number): string =>
   `t:${rule}:${index}:${attempt}`;
 
+const isoOf = (at: unknown): unknown => (typeof at === "number" ? new Date(at).toISOString() : at);
+
+export function actionState(trace: Trace, rule: string, index: number): Record<string, unknown> | undefined {
+  const state = trace[actionField(rule, index)];
+  if (typeof state !== "object" || state === null) return undefined;
+  const copy = { ...(state as Record<string, unknown>) };
+  if ("at" in copy) copy.at = isoOf(copy.at);
+  return copy;
+}
+
 /** An action's attempts, oldest first: the earlier ones, then the one its state records (if any). */
 export function actionAttempts(
-  trace: Readonly<Record<string, string>>,
+  trace: Trace,
   rule: string,
   index: number,
 ): Array<Record<string, unknown> & { attempt: string }> {
   const prefix = attemptField(rule, index, "");
   const attempts: Array<Record<string, unknown> & { attempt: string }> = [];
-  for (const field in trace) {
-    if (!field.startsWith(prefix)) continue;
-    attempts.push({ ...(JSON.parse(trace[field] ?? "{}") as object), attempt: field.slice(prefix.length) });
+  for (const key in trace) {
+    if (!key.startsWith(prefix)) continue;
+    const value = trace[key] as Record<string, unknown>;
+    attempts.push({ ...value, at: isoOf(value.at), attempt: key.slice(prefix.length) });
   }
   const state = actionState(trace, rule, index);
-  // a delivery's last attempt lives in its state only (attempt fields are written for attempts that failed)
+  // a delivery's last attempt lives in its state only (attempt keys are written for attempts that failed)
   if (state?.state === "delivered" && state.via === undefined && state.at !== undefined) {
     const { attempt, at, request, status, latencyMs } = state;
     if (!attempts.some((a) => a.attempt === String(attempt)))
       attempts.push({ attempt: String(attempt), at, request, status, latencyMs, verdict: "delivered" });
   }
   return attempts.sort((a, b) => String(a.at).localeCompare(String(b.at)));
-}
-
-export function actionState(
-  trace: Readonly<Record<string, string>>,
-  rule: string,
-  index: number,
-): Record<string, unknown> | undefined {
-  const text = trace[actionField(rule, index)];
-  return text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
 }

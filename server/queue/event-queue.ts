@@ -41,9 +41,16 @@ export interface Workers {
 }
 
 export interface EventQueue {
-  claim(input: ClaimInput, decided?: { plan: DispatchPlan; prepared: unknown }): Promise<ClaimResult>;
-  /** false when an earlier attempt already dispatched this event (its decision stands) */
-  dispatch(event: EventJobData, plan: DispatchPlan, traceKey: string): Promise<boolean>;
+  claim(input: ClaimInput, decided?: { jobs: DispatchPlan["jobs"]; prepared: unknown }): Promise<ClaimResult>;
+  /**
+   * Adds the plan's jobs and appends `trace.append` to the trace, unless `trace.mark` is in it already:
+   * then an earlier attempt dispatched this event, its decision stands, and this returns false.
+   */
+  dispatch(
+    event: EventJobData,
+    plan: DispatchPlan,
+    trace: { key: string; mark: string; append: string },
+  ): Promise<boolean>;
   redrive(data: ActionJobData, jobId: string): Promise<void>;
   /** where this process consumes (not ROLE=web): runs event jobs and deliveries */
   startWorkers(workers: Workers): void;
@@ -71,13 +78,13 @@ export function createEventQueue(connections: RedisConnections, options: EventQu
 
   return {
     async claim(input, decided) {
-      const wanted = decided?.plan.jobs.length ?? 0;
+      const wanted = decided?.jobs.length ?? 0;
       const take = runner === undefined || wanted === 0 ? 0 : slots.tryTake(wanted);
       let reply;
       try {
         reply = await claims.claim({
           ...input,
-          decided: decided?.plan,
+          ...(decided === undefined ? {} : { decided: { jobs: decided.jobs } }),
           take: { count: take, token: runner?.token ?? "", lockMs: runner?.lockMs ?? 0 },
         });
       } catch (error) {
@@ -89,16 +96,15 @@ export function createEventQueue(connections: RedisConnections, options: EventQu
         return reply[0] === "replayed" ? { kind: "replayed" } : { kind: "duplicate", id: reply[1] };
       }
       const flags = reply[2];
-      const started = take === 0 ? [] : (decided?.plan.jobs ?? []).filter((_, i) => flags[i] === "1");
+      const started = take === 0 ? [] : (decided?.jobs ?? []).filter((_, i) => flags[i] === "1");
       slots.give(take - started.length);
       if (started.length > 0) runner?.startTaken(started, input.now, decided?.prepared);
       return { kind: "stored", id: reply[1], taken: started.length };
     },
-    async dispatch(event, plan, traceKey) {
+    async dispatch(event, plan, trace) {
       const dispatched = await dispatches.dispatch({
-        trace: traceKey,
+        trace,
         now: Date.now(),
-        decision: plan.decision,
         eventJson: JSON.stringify(event),
         jobs: plan.jobs,
       });

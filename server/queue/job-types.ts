@@ -52,10 +52,8 @@ export const actionJobId = (eventId: string, ruleId: string, index: number): str
 /** An action job as a decision adds it (the event is added by the queue, from the claim or the event job). */
 export type DecidedAction = Omit<ActionJobData, "event">;
 
-/** A decision as the queue writes it: the trace field that records it and the action jobs to add. */
+/** A decision as the queue adds it: its action jobs (the decision itself is the trace's business). */
 export interface DispatchPlan {
-  /** the trace's `decision` field (JSON; events/trace-format.ts reads it) */
-  decision: string;
   jobs: ActionJobToAdd[];
 }
 

@@ -21,14 +21,9 @@ function jobRest(data: DecidedAction): string {
   return json;
 }
 
-/** `decision` is the trace field recording it; `actions` the jobs it adds (without the event). */
-export function planDispatch(
-  event: EventJobData,
-  decision: string,
-  actions: readonly DecidedAction[],
-): DispatchPlan {
+/** The jobs of `actions` (decided without the event) for `event`. */
+export function planDispatch(event: EventJobData, actions: readonly DecidedAction[]): DispatchPlan {
   return {
-    decision,
     jobs: actions.map((data): ActionJobToAdd => ({
       id: actionJobId(event.id, data.rule.id, data.actionIndex),
       rest: jobRest(data),

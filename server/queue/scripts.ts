@@ -32,23 +32,20 @@ export interface ClaimCall {
   retentionMs: number;
   /** the request carried a verified nonce (keys.nonce is its record) */
   signed: boolean;
+  /** the event job's data (JSON) */
   eventJson: string;
-  type: string;
-  requestId: string;
-  /** the event as the trace keeps it when it differs from eventJson (secrets redacted), or "" */
-  traced: string;
-  /** the /answer reply's outcome (JSON), or "" */
-  answer: string;
-  /** decided in the request path: the trace's decision field and the action jobs; else an event job */
-  decided?: { decision: string; jobs: readonly ActionJobToAdd[] };
+  /** the trace as the claim writes it (its format is the events layer's: events/trace-format.ts) */
+  trace: string;
+  /** decided in the request path: the action jobs (the decision is in `trace`); else an event job */
+  decided?: { jobs: readonly ActionJobToAdd[] };
   /** the first `count` action jobs are stored taken by the caller, locked with `token` */
   take: { count: number; token: string; lockMs: number };
 }
 
 export interface DispatchCall {
-  trace: string;
+  /** the trace's key, the text whose presence in it says "decided", and the text to append */
+  trace: { key: string; mark: string; append: string };
   now: number;
-  decision: string;
   eventJson: string;
   jobs: readonly ActionJobToAdd[];
 }
@@ -103,21 +100,15 @@ export function defineQueueScripts(
       const args: Array<string | number> = [
         keys.dedup, keys.nonce, keys.index, keys.trace, ...events.keys, ...actions.keys, activeKey,
         call.eventId, call.hash, call.now, call.dedupTtlSeconds, call.retentionMs, call.signed ? "1" : "0",
-        call.eventJson, decided === undefined ? events.optsWith(EVENT_JOB, call.eventId, call.now) : "", call.type,
-        call.requestId, call.traced, call.answer, decided?.decision ?? "",
-        call.take.count, call.take.token, call.take.lockMs, jobKeyPrefix,
+        call.eventJson, decided === undefined ? events.optsWith(EVENT_JOB, call.eventId, call.now) : "",
+        call.trace, call.take.count, call.take.token, call.take.lockMs, jobKeyPrefix,
       ]; // prettier-ignore
       for (const job of decided?.jobs ?? []) args.push(job.id, job.rest, optsOf(job, call.now));
       return claim(...args);
     },
     dispatch(call) {
-      const args: Array<string | number> = [
-        call.trace,
-        ...actions.keys,
-        call.now,
-        call.decision,
-        call.eventJson,
-      ];
+      const { trace } = call;
+      const args = [trace.key, ...actions.keys, call.now, trace.mark, trace.append, call.eventJson];
       for (const job of call.jobs) args.push(job.id, job.rest, optsOf(job, call.now));
       return dispatch(...args);
     },

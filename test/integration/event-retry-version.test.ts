@@ -7,7 +7,6 @@ import { test } from "node:test";
 import { Redis } from "ioredis";
 import { createCallStore } from "../../server/calls/call-store.ts";
 import { createEventJob } from "../../server/events/event-job.ts";
-import { eventView } from "../../server/events/event-view.ts";
 import { tracedEvent } from "../../server/events/trace-store.ts";
 import { createLogger } from "../../server/logger.ts";
 import { createMetrics } from "../../server/metrics.ts";
@@ -18,6 +17,7 @@ import { RuleRegistry } from "../../server/rules/rule-registry.ts";
 import { startHttpSink } from "../helpers/http-sink.ts";
 import { TEST_CONTEXT, scratchRuleset } from "../helpers/rules.ts";
 import { startTestService } from "../helpers/service.ts";
+import { rawTrace, readTrace } from "../helpers/traces.ts";
 import { sendVobiz } from "../helpers/vobiz.ts";
 
 const sink = await startHttpSink();
@@ -45,8 +45,7 @@ service.testRedis.onCleanup(async () => {
   redis.disconnect();
 });
 const rulesetOf = async (id: string): Promise<string | undefined> =>
-  (eventView(id, await redis.hgetall(`${service.prefix}:trace:${id}`)).ruleset as { hash: string } | null)
-    ?.hash;
+  ((await readTrace(redis, service.prefix, id)).ruleset as { hash: string } | null)?.hash;
 
 test("a retry after a reload reuses the decision, the version and the action jobs of the first attempt", async () => {
   const response = await sendVobiz(service.url, "/events", {
@@ -56,7 +55,7 @@ test("a retry after a reload reuses the decision, the version and the action job
   });
   const { id } = (await response.json()) as { id: string };
   await sink.waitFor(1);
-  const first = await redis.hgetall(`${service.prefix}:trace:${id}`);
+  const first = await rawTrace(redis, service.prefix, id);
   const v1 = await rulesetOf(id);
   assert.equal(typeof v1, "string");
 

@@ -4,6 +4,7 @@ import { Redis } from "ioredis";
 import { trimEventIndex } from "../../server/events/ingest.ts";
 import { tracePayload, tracedEvent } from "../../server/events/trace-store.ts";
 import { startTestService } from "../helpers/service.ts";
+import { isDecided, rawTrace } from "../helpers/traces.ts";
 import { sendVobiz } from "../helpers/vobiz.ts";
 
 const service = await startTestService(import.meta.url, {
@@ -40,7 +41,7 @@ test("a signed callback is stored before the 200 leaves: job and trace are in Re
   assert.equal(body.duplicate, undefined);
   const [jobExists, trace] = await Promise.all([
     redis.exists(`${prefix}:events:${body.id}`),
-    redis.hgetall(`${prefix}:trace:${body.id}`),
+    rawTrace(redis, prefix, body.id),
   ]);
   assert.ok(jobExists === 1 || trace.decision !== undefined, "the job was added (or already processed)");
   assert.equal(trace.type, "Hangup");
@@ -61,7 +62,7 @@ test("a signed callback is stored before the 200 leaves: job and trace are in Re
 test("the worker takes every stored event", async () => {
   const { id } = (await (await sendVobiz(service.url, "/events", unique())).json()) as Received;
   const deadline = Date.now() + 10_000;
-  while (!(await redis.hexists(`${prefix}:trace:${id}`, "decision"))) {
+  while (!(await isDecided(redis, prefix, id))) {
     assert.ok(Date.now() < deadline, "processed within 10 s");
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -126,7 +127,7 @@ test("GET callbacks carry the payload in the query string", async () => {
   const response = await sendVobiz(service.url, "/events/get", fields, { method: "GET" });
   assert.equal(response.status, 200);
   const { id } = (await response.json()) as Received;
-  const trace = await redis.hgetall(`${prefix}:trace:${id}`);
+  const trace = await rawTrace(redis, prefix, id);
   assert.equal(tracePayload(trace).Event, "Hangup");
   assert.equal(
     tracedEvent(trace).raw,
@@ -147,7 +148,7 @@ test("JSON bodies are accepted; secrets in payloads are redacted in the trace", 
   );
   assert.equal(response.status, 200);
   const { id } = (await response.json()) as Received;
-  const trace = await redis.hgetall(`${prefix}:trace:${id}`);
+  const trace = await rawTrace(redis, prefix, id);
   assert.equal(tracedEvent(trace).raw, "", "a payload holding secrets is not kept raw");
   assert.ok(!JSON.stringify(trace).includes("crm-secret-value"));
   const payload = tracePayload(trace) as Record<string, string>;
@@ -194,7 +195,7 @@ test("prototype-polluting field names are stored as plain data", async () => {
   assert.equal(response.status, 200);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
   const { id } = (await response.json()) as Received;
-  const payload = tracePayload(await redis.hgetall(`${prefix}:trace:${id}`));
+  const payload = tracePayload(await rawTrace(redis, prefix, id));
   assert.equal(Object.getOwnPropertyDescriptor(payload, "__proto__")?.value, "x");
 });
 

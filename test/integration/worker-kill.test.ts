@@ -7,6 +7,7 @@ import { test } from "node:test";
 import { Redis } from "ioredis";
 import { FIXTURES, startTestService } from "../helpers/service.ts";
 import { isRunning, startMainProcess, type RunningProcess } from "../helpers/process.ts";
+import { isDecided } from "../helpers/traces.ts";
 import { sendVobiz } from "../helpers/vobiz.ts";
 import path from "node:path";
 
@@ -61,10 +62,8 @@ test("kill -9 during processing: a second worker finishes every event", async ()
         Date.now() < processedBy,
         `${remaining.length} events never processed, ${inFlight} jobs still active`,
       );
-      const states = await Promise.all(
-        remaining.map((id) => redis.hexists(`${web.prefix}:trace:${id}`, "decision")),
-      );
-      remaining = remaining.filter((_, i) => states[i] !== 1);
+      const states = await Promise.all(remaining.map((id) => isDecided(redis, web.prefix, id)));
+      remaining = remaining.filter((_, i) => !states[i]);
       inFlight = await redis.llen(active);
       if (remaining.length > 0 || inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 200));
     }

@@ -9,6 +9,7 @@ import type { Redis } from "ioredis";
 import { AppError } from "../../errors.ts";
 import { eventView, type EventView } from "../../events/event-view.ts";
 import { traceKeys } from "../../events/trace-keys.ts";
+import { readTraces } from "../../events/trace-store.ts";
 import { adminAuth } from "../middleware/admin-auth.ts";
 import type { RequestState } from "../middleware/request-context.ts";
 
@@ -58,16 +59,18 @@ export function adminEventRoutes(deps: AdminEventDeps): Router<RequestState> {
         after = undefined;
         continue;
       }
-      const pipeline = deps.redis.pipeline();
-      for (const [id] of fresh) pipeline.hgetall(keys.trace(id));
-      const traces = (await pipeline.exec()) ?? [];
+      const traces = await readTraces(
+        deps.redis,
+        deps.prefix,
+        fresh.map(([id]) => id),
+      );
       for (const [index, [id, score]] of fresh.entries()) {
         read += 1;
         max = score;
         after = id;
         last = `${score}:${id}`;
-        const trace = traces[index]?.[1] as Record<string, string> | undefined;
-        if (trace === undefined || Object.keys(trace).length === 0) continue;
+        const trace = traces[index];
+        if (trace === undefined) continue;
         const view = eventView(id, trace);
         if (type !== undefined && view.type?.toLowerCase() !== type) continue;
         if (status !== undefined && view.status !== status) continue;
@@ -87,8 +90,8 @@ export function adminEventRoutes(deps: AdminEventDeps): Router<RequestState> {
 
   router.get("/:id", async (ctx) => {
     const id = ctx.params.id ?? "";
-    const trace = await deps.redis.hgetall(keys.trace(id));
-    if (Object.keys(trace).length === 0)
+    const [trace] = await readTraces(deps.redis, deps.prefix, [id]);
+    if (trace === undefined)
       throw new AppError("NOT_FOUND", `No event "${id}" (traces are kept for EVENT_RETENTION).`);
     ctx.body = eventView(id, trace);
   });
