@@ -91,10 +91,13 @@ const EXTRA_OPERATIONS: Record<string, (this: Data, ...args: unknown[]) => unkno
     return zonedTime(eventTime(this), String(timeZone)).weekday;
   },
   between_times(from, to, timeZone) {
+    // times can come from event data: anything but "HH:MM" is no time, and no time is between
+    if (typeof from !== "string" || typeof to !== "string" || !TIME_RE.test(from) || !TIME_RE.test(to))
+      return false;
     const { hour, minute } = zonedTime(eventTime(this), String(timeZone));
     const now = hour * 60 + minute;
-    const start = minutesOf(String(from));
-    const end = minutesOf(String(to));
+    const start = minutesOf(from);
+    const end = minutesOf(to);
     return start <= end ? now >= start && now < end : now >= start || now < end; // "22:00"-"06:00" spans midnight
   },
 };

@@ -46,6 +46,23 @@ test("between_times: start inclusive, end exclusive, and ranges that span midnig
   assert.equal(between("12:00", "22:00", "06:00"), false);
 });
 
+test("between_times with a value from event data that is not a time is false, wherever the clock is", () => {
+  const between = (time: string, data: Record<string, unknown>): unknown =>
+    applyLogic(
+      { between_times: [{ var: "From" }, { var: "To" }, "UTC"] },
+      at(`2025-01-06T${time}:00Z`, data),
+    );
+  for (const time of ["00:00", "08:59", "09:00", "12:00", "17:59", "18:00", "23:59"]) {
+    assert.equal(between(time, { From: "nine", To: "18:00" }), false, `"nine" to 18:00 at ${time}`);
+    assert.equal(between(time, { From: "09:00", To: "six" }), false, `09:00 to "six" at ${time}`);
+    assert.equal(between(time, { From: 9, To: "18:00" }), false, `9 to 18:00 at ${time}`);
+    assert.equal(between(time, { To: "18:00" }), false, `nothing to 18:00 at ${time}`);
+    assert.equal(between(time, { From: "9:00", To: "18:00" }), false, `"9:00" to 18:00 at ${time}`);
+    assert.equal(between(time, { From: "24:00", To: "18:00" }), false, `"24:00" to 18:00 at ${time}`);
+  }
+  assert.equal(between("12:00", { From: "09:00", To: "18:00" }), true, "times from event data still work");
+});
+
 test("json-logic-js semantics are kept: loose ==, numeric strings compare as numbers", () => {
   assert.equal(applyLogic({ "==": [{ var: "Digits" }, 1] }, { Digits: "1" }), true);
   assert.equal(applyLogic({ ">": [{ var: "Duration" }, 60] }, { Duration: "95" }), true);
