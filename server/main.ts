@@ -36,6 +36,7 @@ import { createVobizClient } from "./calls/vobiz-client.ts";
 import { VERSION } from "./version.ts";
 import { createIngest, trimEventIndex, type IncomingEvent, type IngestResult } from "./events/ingest.ts";
 import { ingestRoutes } from "./http/routes/ingest-routes.ts";
+import { createLimitedServer } from "./http/server-limits.ts";
 import { createEventProcessor, inlineDecider } from "./workers/process-event.ts";
 import { createInlineDelivery, type InlineDelivery } from "./workers/inline-delivery.ts";
 import { traceKeys } from "./events/trace-keys.ts";
@@ -273,7 +274,7 @@ async function assemble(
         adminRulesRoutes({ adminToken: config.adminToken, registry, fleet, context }),
       ],
     });
-    const server = app.listen(config.port, config.host);
+    const server = createLimitedServer(app.callback(), config.http).listen(config.port, config.host);
     await once(server, "listening");
     stack.push({
       name: "http server",
