@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { createServer, type AddressInfo, type Socket } from "node:net";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { test } from "node:test";
 import type { RenderedForward } from "../../../server/actions/compile-actions.ts";
 import {
@@ -115,6 +117,33 @@ test("a destination that never answers fails the attempt as timed out", async (t
   const destination = await rawDestination(() => {});
   t.after(() => destination.close());
   const outcome = await send(destination.url, 300);
+  assert.equal(outcome.error, "timed out after 300 ms");
+  assert.equal(outcome.verdict, "retry");
+});
+
+test("the timeout bounds connecting too: a destination whose accept queue is full fails as timed out", async (t) => {
+  // a listener with the smallest backlog in a process that never accepts (its event loop is blocked):
+  // once a few connections fill its queue, the kernel drops further SYNs and connecting hangs
+  const child = spawn(
+    process.execPath,
+    [
+      "-e",
+      `require("node:net").createServer().listen({ port: 0, host: "127.0.0.1", backlog: 0 }, function () {
+        process.stdout.write(this.address().port + "\\n", () =>
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000));
+      });`,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const fillers: Socket[] = [];
+  t.after(() => {
+    child.kill("SIGKILL");
+    for (const socket of fillers) socket.destroy();
+  });
+  const [chunk] = (await once(child.stdout, "data")) as [Buffer];
+  const port = Number(chunk.toString().trim());
+  for (let i = 0; i < 3; i += 1) fillers.push(connect(port, "127.0.0.1").on("error", () => {}));
+  const outcome = await send(`http://127.0.0.1:${port}/hook`, 300);
   assert.equal(outcome.error, "timed out after 300 ms");
   assert.equal(outcome.verdict, "retry");
 });
