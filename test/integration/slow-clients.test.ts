@@ -50,11 +50,11 @@ test("1,000 idle or trickling connections do not stop /answer, and each is cut o
   const clients: SlowClient[] = [];
   const trickling: SlowClient[] = [];
   let line = 0;
-  // one timer for all: each trickling client adds a header line every 500 ms, never ending its head
+  // one timer for all: each trickling client adds a header line every second, never ending its head
   const trickle = setInterval(() => {
     line += 1;
     for (const client of trickling) if (!client.closed) client.socket.write(`X-Slow-${line}: y\r\n`);
-  }, 500);
+  }, 1000);
   t.after(() => {
     clearInterval(trickle);
     for (const client of clients) client.socket.destroy();
