@@ -44,7 +44,7 @@ export function buildRuleset(count: number): {
     if (!ruleFile || problems.length > 0) throw new Error(JSON.stringify(problems));
     files.push(ruleFile);
   }
-  const { ruleset, problems } = compileRuleset(files, createTemplateEnvironment(new Map(), CONTEXT));
+  const { ruleset, problems } = compileRuleset(files, createTemplateEnvironment(new Map(), CONTEXT), CONTEXT);
   if (problems.length > 0) throw new Error(JSON.stringify(problems));
   return { ruleset, compileMs: performance.now() - started };
 }

@@ -21,6 +21,7 @@ import { isAppError } from "./errors.ts";
 import { startIndexTrim } from "./events/index-trim.ts";
 import { createIngest } from "./events/ingest.ts";
 import { createRequestDecider } from "./events/request-decider.ts";
+import { createLimitedServer } from "./http/server-limits.ts";
 import { createTraceStore } from "./events/trace-store.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
@@ -218,7 +219,7 @@ async function assemble(
   const stopTrim = startIndexTrim(connections.command, config.redisPrefix, config.eventRetentionMs, log);
   stack.push({ name: "index trim", close: () => Promise.resolve(stopTrim()) });
 
-  const server = buildApp(deps).listen(config.port, config.host);
+  const server = createLimitedServer(buildApp(deps).callback(), config.http).listen(config.port, config.host);
   await once(server, "listening");
   stack.push({
     name: "http server",

@@ -3,6 +3,7 @@
  * retrying, or failed for good (4xx other than 408/409/425/429). Never throws: network errors and
  * timeouts are outcomes too. The request line it reports has no query string (queries can carry values).
  */
+import { EventEmitter } from "node:events";
 import { request } from "undici";
 import type { RenderedForward } from "./compile-actions.ts";
 import { webhookHeaders } from "./standard-webhooks.ts";
@@ -60,6 +61,31 @@ function retryAfter(value: string | string[] | undefined): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
+/**
+ * The forward's `timeout` as one deadline for the whole attempt: connecting, sending, the response
+ * headers and the whole body (undici's bodyTimeout restarts on every chunk, so a trickling destination
+ * would hold a delivery for as long as it trickles). One timer; the signal is an EventEmitter, which undici
+ * accepts like an AbortSignal, because an AbortController per attempt costs much more CPU (measured in
+ * docs/BENCHMARKS.md).
+ */
+class AttemptDeadline extends EventEmitter {
+  /** set when the deadline passed; undici fails the request with it */
+  reason: Error | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(ms: number) {
+    super();
+    this.timer = setTimeout(() => {
+      this.reason = new Error(`timed out after ${ms} ms`);
+      this.emit("abort");
+    }, ms);
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+}
+
 export interface SendOptions {
   /** the URL (parsed with parseTarget when the caller has it parsed already) */
   url: string | URL | undefined;
@@ -81,6 +107,7 @@ export async function sendForward(forward: RenderedForward, options: SendOptions
   if (forward.content_type !== undefined) headers["content-type"] = forward.content_type;
   const signed = forward.sign && options.signingSecret !== undefined;
   const started = performance.now();
+  const deadline = new AttemptDeadline(forward.timeoutMs);
   try {
     if (signed)
       Object.assign(
@@ -92,11 +119,11 @@ export async function sendForward(forward: RenderedForward, options: SendOptions
       method: forward.method as "POST",
       headers,
       body: forward.body,
-      // undici's own timers: an AbortSignal.timeout per attempt cost about 20 µs of CPU more
-      headersTimeout: forward.timeoutMs,
-      bodyTimeout: forward.timeoutMs,
+      signal: deadline,
     });
+    // dump() resolves even when the deadline destroyed the body
     await response.body.dump();
+    if (deadline.reason !== undefined) throw deadline.reason;
     const latencyMs = Math.round(performance.now() - started);
     const after = retryAfter(response.headers["retry-after"]);
     return {
@@ -110,12 +137,10 @@ export async function sendForward(forward: RenderedForward, options: SendOptions
     };
   } catch (error) {
     const latencyMs = Math.round(performance.now() - started);
-    const code = (error as { code?: unknown }).code;
-    const message =
-      code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
-        ? `timed out after ${forward.timeoutMs} ms`
-        : (error as Error).message;
+    const message = (deadline.reason ?? (error as Error)).message;
     const invalid = error instanceof TypeError && /url/i.test(message);
     return { verdict: invalid ? "permanent" : "retry", at, request: line, latencyMs, error: message, signed };
+  } finally {
+    deadline.clear();
   }
 }

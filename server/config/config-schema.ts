@@ -54,6 +54,16 @@ export const ENV_SCHEMA = {
     },
     EVENT_RETENTION: { type: "string", pattern: DURATION_PATTERN, description: "a duration such as 7d" },
     ANSWER_BUDGET: { type: "string", pattern: DURATION_PATTERN, description: "a duration such as 1500ms" },
+    HTTP_HEADERS_TIMEOUT: {
+      type: "string",
+      pattern: DURATION_PATTERN,
+      description: "a duration such as 10s (0 is not allowed)",
+    },
+    HTTP_REQUEST_TIMEOUT: {
+      type: "string",
+      pattern: DURATION_PATTERN,
+      description: "a duration such as 30s (0 is not allowed)",
+    },
     SHUTDOWN_TIMEOUT: { type: "string", pattern: DURATION_PATTERN, description: "a duration such as 10s" },
     JOB_LOCK_TIMEOUT: { type: "string", pattern: DURATION_PATTERN, description: "a duration such as 30s" },
     WORKER_CONCURRENCY: {

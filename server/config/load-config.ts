@@ -33,6 +33,8 @@ export interface Config {
   defaultCountry: string;
   eventRetentionMs: number;
   answerBudgetMs: number;
+  /** slow clients: how long the HTTP server waits for a request's head, and for the whole request */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number };
   shutdownTimeoutMs: number;
   workerConcurrency: number;
   /** action jobs (deliveries) one worker process runs at once */
@@ -83,6 +85,20 @@ export function loadConfig(env: Env, cwd = process.cwd()): Readonly<Config> {
       secrets[key] = value;
     }
   }
+  const headersTimeout = parseDuration(known.HTTP_HEADERS_TIMEOUT ?? "10s");
+  const requestTimeout = parseDuration(known.HTTP_REQUEST_TIMEOUT ?? "30s");
+  for (const [name, ms] of [
+    ["HTTP_HEADERS_TIMEOUT", headersTimeout],
+    ["HTTP_REQUEST_TIMEOUT", requestTimeout],
+  ] as const) {
+    if (ms === 0)
+      problems.push(`${name}=${JSON.stringify(known[name])} is not allowed: expected more than 0`);
+  }
+  if (headersTimeout !== undefined && requestTimeout !== undefined && headersTimeout > requestTimeout) {
+    problems.push(
+      `HTTP_HEADERS_TIMEOUT=${JSON.stringify(known.HTTP_HEADERS_TIMEOUT ?? "10s")} is longer than HTTP_REQUEST_TIMEOUT=${JSON.stringify(known.HTTP_REQUEST_TIMEOUT ?? "30s")}: the request head is part of the request; make HTTP_REQUEST_TIMEOUT at least as long`,
+    );
+  }
   if (problems.length > 0) {
     throw new AppError(
       "CONFIG_INVALID",
@@ -119,6 +135,10 @@ export function loadConfig(env: Env, cwd = process.cwd()): Readonly<Config> {
     defaultCountry: known.DEFAULT_COUNTRY ?? "IN",
     eventRetentionMs: duration("EVENT_RETENTION", "7d"),
     answerBudgetMs: duration("ANSWER_BUDGET", "1500ms"),
+    http: {
+      headersTimeoutMs: duration("HTTP_HEADERS_TIMEOUT", "10s"),
+      requestTimeoutMs: duration("HTTP_REQUEST_TIMEOUT", "30s"),
+    },
     shutdownTimeoutMs: duration("SHUTDOWN_TIMEOUT", "10s"),
     workerConcurrency,
     actionConcurrency:
@@ -128,5 +148,6 @@ export function loadConfig(env: Env, cwd = process.cwd()): Readonly<Config> {
     secrets: Object.freeze(secrets),
   };
   Object.freeze(config.vobiz);
+  Object.freeze(config.http);
   return Object.freeze(config);
 }

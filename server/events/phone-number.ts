@@ -2,12 +2,13 @@ import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/
 
 /**
  * E.164 for what Vobiz sends: `+919876543210`, `919876543210` (country code, no plus) or `07971442086`
- * (national). A number valid in `country` wins; otherwise the digits are read as international.
+ * (national). A number valid in `country` wins; otherwise (or with no country) the digits are read as
+ * international.
  * "" when the value is not a phone number (SIP URIs, "anonymous", empty).
  */
 const cache = new Map<string, string>();
 
-export function toE164(value: unknown, country: string): string {
+export function toE164(value: unknown, country: string | undefined): string {
   if (typeof value !== "string") return "";
   const key = `${country}:${value}`;
   let found = cache.get(key);
@@ -19,7 +20,7 @@ export function toE164(value: unknown, country: string): string {
   return found;
 }
 
-function parse(value: string, country: string): string {
+function parse(value: string, country: string | undefined): string {
   const text = value.trim();
   if (text === "" || /[a-z@]/i.test(text)) return "";
   const national = parsePhoneNumberFromString(text, country as CountryCode);

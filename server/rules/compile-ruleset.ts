@@ -9,7 +9,7 @@ import { typesForName } from "../events/event-type.ts";
 import { compileActions, type CompiledAction } from "../actions/compile-actions.ts";
 import type { TemplateEnvironment } from "../templates/template-environment.ts";
 import { callbacksRules, kaleyraRules, type DerivedRule } from "./compile-callbacks.ts";
-import { checkLogic } from "./json-logic.ts";
+import { bindLogic, checkLogic, type LogicOptions } from "./json-logic.ts";
 import type { RuleFile } from "./load-rule-files.ts";
 import type { Action, Destination, RuleSpec, RuleTest } from "./rule-file-types.ts";
 import type { RuleProblem } from "./rule-problems.ts";
@@ -27,7 +27,10 @@ export interface CompiledRule {
   paths: string[];
   matchPath: ((path: string) => boolean) | undefined;
   scope: RuleSpec["scope"];
+  /** the condition as written */
   when: unknown;
+  /** the condition as evaluated (`when` with the configuration bound in: bindLogic) */
+  logic: unknown;
   priority: number;
   stop: boolean;
   enabled: boolean;
@@ -60,8 +63,12 @@ const list = (value: string | string[] | undefined, fallback: string[]): string[
 
 type Compiled = { ruleset: Ruleset; problems: RuleProblem[] };
 
-export function compileRuleset(files: readonly RuleFile[], templates: TemplateEnvironment): Compiled {
-  const steps = compileSteps(files, templates);
+export function compileRuleset(
+  files: readonly RuleFile[],
+  templates: TemplateEnvironment,
+  options: LogicOptions,
+): Compiled {
+  const steps = compileSteps(files, templates, options);
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
@@ -75,8 +82,9 @@ export function compileRuleset(files: readonly RuleFile[], templates: TemplateEn
 export async function compileRulesetInTurns(
   files: readonly RuleFile[],
   templates: TemplateEnvironment,
+  options: LogicOptions,
 ): Promise<Compiled> {
-  const steps = compileSteps(files, templates);
+  const steps = compileSteps(files, templates, options);
   let turn = performance.now();
   for (;;) {
     const step = steps.next();
@@ -91,6 +99,7 @@ export async function compileRulesetInTurns(
 function* compileSteps(
   files: readonly RuleFile[],
   templates: TemplateEnvironment,
+  options: LogicOptions,
 ): Generator<void, Compiled> {
   const problems: RuleProblem[] = [];
   const problem = (file: RuleFile, pointer: string, code: RuleProblem["code"], message: string): void => {
@@ -185,6 +194,7 @@ function* compileSteps(
         matchPath,
         scope: spec.scope,
         when: spec.when ?? true,
+        logic: bindLogic(spec.when ?? true, options),
         priority: spec.priority ?? 0,
         stop: spec.stop ?? false,
         enabled: spec.enabled ?? true,

@@ -71,13 +71,13 @@ export function evaluateRules(
     }
     let truthy: boolean;
     try {
-      truthy = jsonLogic.truthy(applyLogic(rule.when, context));
+      truthy = jsonLogic.truthy(applyLogic(rule.logic, context));
     } catch (error) {
       errors.push({ id: rule.id, error: (error as Error).message });
       verdicts?.push(verdictOf(rule, "error", { error: (error as Error).message }));
       continue;
     }
-    const explanation = verdicts ? { when: explainLogic(rule.when, context) } : {};
+    const explanation = verdicts ? { when: explainLogic(rule.logic, context) } : {};
     if (!truthy) {
       verdicts?.push(verdictOf(rule, "when", explanation));
       continue;

@@ -72,8 +72,10 @@ export function regex(pattern: string): RegExp {
 
 /** The operations Switchboard adds (SPEC §4.1). `this` is the event context (json-logic-js binds it). */
 const EXTRA_OPERATIONS: Record<string, (this: Data, ...args: unknown[]) => unknown> = {
-  e164(value, country) {
-    return toE164(value, typeof country === "string" ? country : "IN");
+  // the third argument is DEFAULT_COUNTRY, added by bindLogic: used when the rule gives no country
+  e164(value, country, defaultCountry) {
+    const fallback = typeof defaultCountry === "string" ? defaultCountry : undefined;
+    return toE164(value, typeof country === "string" ? country : fallback);
   },
   matches(value, pattern) {
     return typeof value === "string" && typeof pattern === "string" && regex(pattern).test(value);
@@ -91,10 +93,13 @@ const EXTRA_OPERATIONS: Record<string, (this: Data, ...args: unknown[]) => unkno
     return zonedTime(eventTime(this), String(timeZone)).weekday;
   },
   between_times(from, to, timeZone) {
+    // times can come from event data: anything but "HH:MM" is no time, and no time is between
+    if (typeof from !== "string" || typeof to !== "string" || !TIME_RE.test(from) || !TIME_RE.test(to))
+      return false;
     const { hour, minute } = zonedTime(eventTime(this), String(timeZone));
     const now = hour * 60 + minute;
-    const start = minutesOf(String(from));
-    const end = minutesOf(String(to));
+    const start = minutesOf(from);
+    const end = minutesOf(to);
     return start <= end ? now >= start && now < end : now >= start || now < end; // "22:00"-"06:00" spans midnight
   },
 };
@@ -171,6 +176,27 @@ function checkArguments(op: string, args: unknown[], at: string, problems: Logic
       }
     }
   }
+}
+
+/** What a condition needs from the configuration, bound into it at compile time. */
+export interface LogicOptions {
+  /** DEFAULT_COUNTRY: the country of `e164` when the rule names none */
+  defaultCountry: string;
+}
+
+/**
+ * A condition as it is evaluated: every `e164` gets DEFAULT_COUNTRY as a third argument. The operations
+ * stay pure and shared (json-logic-js keeps one table for the process), and a ruleset compiled for one
+ * country never sees another's.
+ */
+export function bindLogic(logic: unknown, options: LogicOptions): unknown {
+  if (Array.isArray(logic)) return logic.map((item: unknown) => bindLogic(item, options));
+  if (!isOperation(logic)) return logic;
+  const [op, rawArgs] = Object.entries(logic)[0] as [string, unknown];
+  const bound = bindLogic(rawArgs, options);
+  if (op !== "e164") return { [op]: bound };
+  const [value = null, country = null] = Array.isArray(bound) ? (bound as unknown[]) : [bound];
+  return { e164: [value, country, options.defaultCountry] };
 }
 
 export function applyLogic(logic: unknown, data: unknown): unknown {

@@ -93,7 +93,11 @@ export async function loadRuleset(options: LoadOptions): Promise<LoadResult> {
     }
   }
 
-  const { ruleset, problems: compileProblems } = await compileRulesetInTurns(files, templates);
+  const { ruleset, problems: compileProblems } = await compileRulesetInTurns(
+    files,
+    templates,
+    options.context,
+  );
   problems.push(...compileProblems);
   const loaded: LoadedRuleset = {
     ruleset,

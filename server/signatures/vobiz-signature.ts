@@ -100,6 +100,20 @@ function signatureHeaders(headers: Headers): Map<string, string> {
   return found;
 }
 
+/**
+ * The signatures in one header's value: one, or several separated by commas (as Plivo's scheme allows, and
+ * as a header sent twice arrives), each decoded; pieces that are not base64 of 32 bytes are skipped.
+ */
+function decodeSignatures(value: string): Buffer[] {
+  if (!value.includes(",")) return BASE64_SHA256.test(value) ? [Buffer.from(value, "base64")] : [];
+  const decoded: Buffer[] = [];
+  for (const piece of value.split(",")) {
+    const text = piece.trim();
+    if (BASE64_SHA256.test(text)) decoded.push(Buffer.from(text, "base64"));
+  }
+  return decoded;
+}
+
 function hmac(scheme: SignatureScheme, baseUrl: string, nonce: string, token: string): Buffer {
   const separator = scheme === "v3" || scheme === "ma-v3" ? "." : "";
   return createHmac("sha256", token)
@@ -108,7 +122,8 @@ function hmac(scheme: SignatureScheme, baseUrl: string, nonce: string, token: st
 }
 
 /**
- * Authentic when at least one present signature verifies with one of the configured tokens. Decoded bytes
+ * Authentic when at least one present signature verifies with one of the configured tokens (a header may
+ * hold several, comma-separated: any one of them will do). Decoded bytes
  * are compared in constant time after a length check. The failure reason is for metrics and logs only;
  * replies must not reveal it.
  */
@@ -132,15 +147,17 @@ export function verifySignature(input: {
       if (reason === "missing") reason = "nonce_missing";
       continue;
     }
-    if (!BASE64_SHA256.test(signature)) {
+    const received = decodeSignatures(signature);
+    if (received.length === 0) {
       if (reason === "missing" || reason === "nonce_missing") reason = "malformed";
       continue;
     }
-    const received = Buffer.from(signature, "base64");
     for (const token of tokens) {
       const expected = hmac(scheme, input.baseUrl, nonce, token);
-      if (expected.length === received.length && timingSafeEqual(expected, received)) {
-        return { ok: true, scheme, family, nonce };
+      for (const candidate of received) {
+        if (expected.length === candidate.length && timingSafeEqual(expected, candidate)) {
+          return { ok: true, scheme, family, nonce };
+        }
       }
     }
     reason = "mismatch";

@@ -1,4 +1,5 @@
 import { compileRuleset, type Ruleset } from "../../server/rules/compile-ruleset.ts";
+import type { LogicOptions } from "../../server/rules/json-logic.ts";
 import { checkRuleFile } from "../../server/rules/load-rule-files.ts";
 import type { RuleProblem } from "../../server/rules/rule-problems.ts";
 import type { RuleSpec } from "../../server/rules/rule-file-types.ts";
@@ -8,6 +9,7 @@ import { createTemplateEnvironment } from "../../server/templates/template-envir
 export function compileFiles(
   files: Record<string, { rules?: Array<Partial<RuleSpec> & { id: string }>; [key: string]: unknown }>,
   templates: Record<string, string> = {},
+  options: LogicOptions = { defaultCountry: "IN" },
 ): { ruleset: Ruleset; problems: RuleProblem[] } {
   const problems: RuleProblem[] = [];
   const loaded = Object.entries(files).flatMap(([name, content]) => {
@@ -15,8 +17,8 @@ export function compileFiles(
     problems.push(...checked.problems);
     return checked.ruleFile ? [checked.ruleFile] : [];
   });
-  const env = createTemplateEnvironment(new Map(Object.entries(templates)), { defaultCountry: "IN" });
-  const compiled = compileRuleset(loaded, env);
+  const env = createTemplateEnvironment(new Map(Object.entries(templates)), options);
+  const compiled = compileRuleset(loaded, env, options);
   return { ruleset: compiled.ruleset, problems: [...problems, ...compiled.problems] };
 }
 

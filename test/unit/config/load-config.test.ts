@@ -103,10 +103,29 @@ test("a PUBLIC_URL with a query, and a short ADMIN_TOKEN, are refused", () => {
   assert.equal(problems.length, 2);
 });
 
+test("slow clients: the HTTP server's headers and request timeouts, 10 s and 30 s unless set", () => {
+  assert.deepEqual({ ...loadConfig({}).http }, { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 });
+  const set = loadConfig({ HTTP_HEADERS_TIMEOUT: "2s", HTTP_REQUEST_TIMEOUT: "1m" });
+  assert.deepEqual({ ...set.http }, { headersTimeoutMs: 2000, requestTimeoutMs: 60_000 });
+  assert.match(
+    problemsOf({ HTTP_HEADERS_TIMEOUT: "soon" })[0] ?? "",
+    /HTTP_HEADERS_TIMEOUT="soon" is not allowed: expected a duration such as 10s/,
+  );
+  assert.match(
+    problemsOf({ HTTP_REQUEST_TIMEOUT: "0s" })[0] ?? "",
+    /HTTP_REQUEST_TIMEOUT="0s" .*more than 0/,
+  );
+  assert.match(
+    problemsOf({ HTTP_HEADERS_TIMEOUT: "40s" })[0] ?? "",
+    /HTTP_HEADERS_TIMEOUT="40s" is longer than HTTP_REQUEST_TIMEOUT="30s".*at least as long/,
+  );
+});
+
 test("the result is frozen", () => {
   const config = loadConfig({});
   assert.ok(Object.isFrozen(config));
   assert.ok(Object.isFrozen(config.vobiz));
+  assert.ok(Object.isFrozen(config.http));
   assert.ok(Object.isFrozen(config.secrets));
   assert.throws(() => {
     (config as { port: number }).port = 1;

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { evaluateRules } from "../../../server/rules/evaluate-rules.ts";
 import { testEvent } from "../../../server/rules/run-rule-tests.ts";
-import { TEST_CONTEXT } from "../../helpers/rules.ts";
+import { TEST_CONTEXT, scratchRuleset } from "../../helpers/rules.ts";
+import { loadRuleset } from "../../../server/rules/load-ruleset.ts";
 import { FORWARD, compileFiles } from "../../helpers/ruleset.ts";
 
 const matchedIds = (
@@ -201,4 +202,39 @@ test("a condition that throws does not match and is reported, and other rules st
     ["fine"],
   );
   assert.equal(result.errors[0]?.id, "bad-regex-at-runtime");
+});
+
+test("e164 in a condition uses DEFAULT_COUNTRY: from the context options through loading to evaluation", async () => {
+  const when = { "==": [{ e164: [{ var: "From" }] }, "+447971442086"] };
+  const disk = await scratchRuleset({
+    rules: {
+      "uk.json": {
+        rules: [
+          {
+            id: "uk-caller",
+            when,
+            actions: FORWARD,
+            tests: [
+              { name: "a national UK number", event: { From: "07971442086" }, expect: { match: true } },
+            ],
+          },
+        ],
+      },
+    },
+  });
+  const context = { ...TEST_CONTEXT, defaultCountry: "GB" };
+  const result = await loadRuleset({ rulesDir: disk.rulesDir, templatesDir: disk.templatesDir, context });
+  assert.deepEqual(result.problems, [], "the rule's own test passes");
+  const ruleset = result.loaded?.ruleset;
+  assert.ok(ruleset);
+  const uk = testEvent({ event: { From: "07971442086" } }, context).context;
+  assert.deepEqual(
+    evaluateRules(ruleset, uk).matched.map((r) => r.id),
+    ["uk-caller"],
+  );
+  assert.deepEqual(ruleset.rule("uk-caller")?.when, when, "the condition as written is kept");
+
+  const india = compileFiles({ "uk.json": { rules: [{ id: "uk-caller", when, actions: FORWARD }] } });
+  const indian = testEvent({ event: { From: "07971442086" } }, TEST_CONTEXT).context;
+  assert.deepEqual(evaluateRules(india.ruleset, indian).matched, [], "compiled for IN, the number is Indian");
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { applyLogic, checkLogic, zonedTime } from "../../../server/rules/json-logic.ts";
+import { applyLogic, bindLogic, checkLogic, zonedTime } from "../../../server/rules/json-logic.ts";
 
 const at = (receivedAt: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   ...extra,
@@ -8,9 +8,34 @@ const at = (receivedAt: string, extra: Record<string, unknown> = {}): Record<str
 });
 
 test("e164 normalises numbers as Vobiz sends them", () => {
-  assert.equal(applyLogic({ e164: [{ var: "From" }] }, { From: "919876543210" }), "+919876543210");
-  assert.equal(applyLogic({ e164: [{ var: "From" }, "GB"] }, { From: "07971442086" }), "+447971442086");
-  assert.equal(applyLogic({ e164: [{ var: "From" }] }, { From: "anonymous" }), "");
+  const india = (logic: unknown): unknown => bindLogic(logic, { defaultCountry: "IN" });
+  assert.equal(applyLogic(india({ e164: [{ var: "From" }] }), { From: "919876543210" }), "+919876543210");
+  assert.equal(applyLogic(india({ e164: [{ var: "From" }] }), { From: "09876543210" }), "+919876543210");
+  assert.equal(
+    applyLogic(india({ e164: [{ var: "From" }, "GB"] }), { From: "07971442086" }),
+    "+447971442086",
+  );
+  assert.equal(applyLogic(india({ e164: [{ var: "From" }] }), { From: "anonymous" }), "");
+});
+
+test("e164 without a country uses DEFAULT_COUNTRY, bound in at compile time, wherever the operation is", () => {
+  const event = { From: "07971442086", Country: "IN" };
+  const gb = (logic: unknown): unknown => applyLogic(bindLogic(logic, { defaultCountry: "GB" }), event);
+  assert.equal(gb({ e164: [{ var: "From" }] }), "+447971442086");
+  assert.equal(gb({ e164: { var: "From" } }), "+447971442086", "a single argument without brackets");
+  assert.equal(gb({ and: [true, { "==": [{ e164: [{ var: "From" }] }, "+447971442086"] }] }), true);
+  assert.equal(gb({ e164: [{ var: "From" }, "IN"] }), "+917971442086", "a country in the rule wins");
+  assert.equal(gb({ e164: [{ var: "From" }, { var: "Country" }] }), "+917971442086");
+  assert.equal(
+    gb({ e164: [{ var: "From" }, { var: "Missing" }] }),
+    "+447971442086",
+    "no country: the default",
+  );
+  const us = bindLogic({ e164: [{ var: "From" }] }, { defaultCountry: "US" });
+  assert.equal(applyLogic(us, { From: "4155550123" }), "+14155550123");
+  assert.deepEqual(bindLogic({ "==": [{ var: "e164" }, 1] }, { defaultCountry: "US" }), {
+    "==": [{ var: "e164" }, 1],
+  });
 });
 
 test("matches, starts_with, ends_with are false (not errors) on non-strings", () => {
@@ -44,6 +69,23 @@ test("between_times: start inclusive, end exclusive, and ranges that span midnig
   assert.equal(between("23:30", "22:00", "06:00"), true);
   assert.equal(between("05:59", "22:00", "06:00"), true);
   assert.equal(between("12:00", "22:00", "06:00"), false);
+});
+
+test("between_times with a value from event data that is not a time is false, wherever the clock is", () => {
+  const between = (time: string, data: Record<string, unknown>): unknown =>
+    applyLogic(
+      { between_times: [{ var: "From" }, { var: "To" }, "UTC"] },
+      at(`2025-01-06T${time}:00Z`, data),
+    );
+  for (const time of ["00:00", "08:59", "09:00", "12:00", "17:59", "18:00", "23:59"]) {
+    assert.equal(between(time, { From: "nine", To: "18:00" }), false, `"nine" to 18:00 at ${time}`);
+    assert.equal(between(time, { From: "09:00", To: "six" }), false, `09:00 to "six" at ${time}`);
+    assert.equal(between(time, { From: 9, To: "18:00" }), false, `9 to 18:00 at ${time}`);
+    assert.equal(between(time, { To: "18:00" }), false, `nothing to 18:00 at ${time}`);
+    assert.equal(between(time, { From: "9:00", To: "18:00" }), false, `"9:00" to 18:00 at ${time}`);
+    assert.equal(between(time, { From: "24:00", To: "18:00" }), false, `"24:00" to 18:00 at ${time}`);
+  }
+  assert.equal(between("12:00", { From: "09:00", To: "18:00" }), true, "times from event data still work");
 });
 
 test("json-logic-js semantics are kept: loose ==, numeric strings compare as numbers", () => {

@@ -179,3 +179,50 @@ test("one good signature among bad ones is enough", () => {
   };
   assert.equal(verifySignature({ baseUrl: BASE, headers, tokens: { current: KEY } }).ok, true);
 });
+
+test("a header holding several comma-separated signatures verifies when any one of them does", () => {
+  for (const scheme of ["v3", "v2"] as const) {
+    const good = computeSignature(scheme, BASE, NONCE, KEY);
+    const other = computeSignature(scheme, BASE, NONCE, "someone-else");
+    for (const value of [
+      `${other},${good}`,
+      `${good}, ${other}`,
+      `not-base64 , ${good}`,
+      `${other},,${good}`,
+    ]) {
+      const headers = {
+        [`x-vobiz-signature-${scheme}`]: value,
+        [`x-vobiz-signature-${scheme}-nonce`]: NONCE,
+      };
+      assert.deepEqual(
+        verifySignature({ baseUrl: BASE, headers, tokens: { current: KEY } }),
+        { ok: true, scheme, family: scheme, nonce: NONCE },
+        value,
+      );
+    }
+  }
+  const ma = computeSignature("ma-v3", BASE, NONCE, "parent-token");
+  const headers = {
+    "x-vobiz-signature-ma-v3": `${"A".repeat(43)}=,${ma}`,
+    "x-vobiz-signature-v3-nonce": NONCE,
+  };
+  assert.equal(verifySignature({ baseUrl: BASE, headers, tokens: { parent: "parent-token" } }).ok, true);
+});
+
+test("refused: a header holding several signatures of which none verifies", () => {
+  const other = (token: string): string => computeSignature("v3", BASE, NONCE, token);
+  const refused = (value: string): unknown =>
+    verifySignature({
+      baseUrl: BASE,
+      headers: { "x-vobiz-signature-v3": value, "x-vobiz-signature-v3-nonce": NONCE },
+      tokens: { current: KEY },
+    });
+  assert.deepEqual(refused(`${other("a")},${other("b")}`), { ok: false, reason: "mismatch" });
+  const good = computeSignature("v3", BASE, NONCE, KEY);
+  assert.deepEqual(refused(`${other("a")},${good.slice(0, 20)}`), { ok: false, reason: "mismatch" });
+  assert.deepEqual(refused(`${good.slice(0, 20)},${good.slice(20)}`), { ok: false, reason: "malformed" });
+  assert.deepEqual(refused(`${good}${good}`), { ok: false, reason: "malformed" }, "two run together");
+  assert.deepEqual(refused(" , ,"), { ok: false, reason: "malformed" });
+  const hex = Buffer.from(good, "base64").toString("hex");
+  assert.deepEqual(refused(`${hex},${other("a")}`), { ok: false, reason: "mismatch" });
+});
