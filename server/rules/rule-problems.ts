@@ -9,7 +9,8 @@ export const RULE_PROBLEM_CODES = {
   RULE_SCHEMA: "the file does not match the rule-file schema",
   RULE_DUPLICATE_ID: "two rules share an id",
   RULE_UNKNOWN_OPERATION: "a condition uses an operation JsonLogic (and Switchboard) does not have",
-  RULE_INVALID_ARGUMENT: "an operation's argument cannot work (a bad regular expression, time or time zone)",
+  RULE_INVALID_ARGUMENT:
+    "an operation's argument cannot work (a bad or non-literal regular expression, time or time zone)",
   RULE_INVALID_PATH: "a path glob does not parse",
   RULE_UNKNOWN_PROFILE: "a forward names a profile that no file defines",
   RULE_TOO_MANY_CALLBACKS: "a callback event lists more than 10 profile ids and URLs",
