@@ -177,3 +177,31 @@ test("README's rule-problem table lists exactly the problem codes", () => {
   const documented = [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]).sort();
   assert.deepEqual(documented, Object.keys(RULE_PROBLEM_CODES).sort());
 });
+
+test("a matches pattern taken from the event is refused at load, with file and position", async () => {
+  const scratch = await scratchRuleset({
+    rules: {
+      "hostile.json": {
+        rules: [
+          {
+            id: "ok",
+            when: { matches: [{ var: "To" }, "(a+)+$"] },
+            actions: [{ type: "forward", url: "https://a.example/x" }],
+          },
+          {
+            id: "from-event",
+            when: { matches: [{ var: "x" }, { var: "y" }] },
+            actions: [{ type: "forward", url: "https://a.example/x" }],
+          },
+        ],
+      },
+    },
+  });
+  const result = await scratch.load();
+  assert.equal(result.loaded, undefined);
+  assert.deepEqual(
+    result.problems.map((p) => [p.file, p.line, p.pointer, p.code]),
+    [["rules/hostile.json", 27, "/rules/1/when/matches/1", "RULE_INVALID_ARGUMENT"]],
+    result.problems.map(formatProblem).join("\n"),
+  );
+});
