@@ -3,8 +3,8 @@
  * answer. With `explain`, every candidate rule says why it did or did not match, down to each
  * sub-condition's value (the dry run).
  *
- * One event's evaluation has a CPU budget (RULE_BUDGET_MS): the clock is read once per evaluated
- * condition, and a condition that loops is stopped from inside (applyLogic). The rule whose condition
+ * One event's evaluation has a CPU budget (RULE_BUDGET_MS, see evaluation-budget.ts): the clock is read
+ * once per evaluated condition, and a condition that loops is stopped from inside (applyLogic). The rule whose condition
  * runs past the budget counts as failed (an entry in `errors`, which the trace and the log carry) and no
  * later rule is evaluated; the rules decided before it stand.
  */
@@ -12,9 +12,10 @@ import jsonLogic from "json-logic-js";
 import { matchesEventName } from "../events/event-type.ts";
 import type { EventContext } from "../events/build-context.ts";
 import type { CompiledRule, Ruleset } from "./compile-ruleset.ts";
+import { EvaluationBudget } from "./evaluation-budget.ts";
 import { applyLogic, BudgetExceeded, explainLogic, type Explanation } from "./json-logic.ts";
 
-/** Wall-clock time one event's conditions may take on the main thread, in milliseconds. */
+/** Time one event's conditions may take on the main thread, in milliseconds (see evaluation-budget.ts). */
 export const RULE_BUDGET_MS = 50;
 
 export interface RuleVerdict {
@@ -57,7 +58,7 @@ export function evaluateRules(
 ): Evaluation {
   const type = context.meta.type;
   const budgetMs = options.budgetMs ?? RULE_BUDGET_MS;
-  let deadline = performance.now() + budgetMs;
+  const budget = new EvaluationBudget(budgetMs);
   let overBudget = false;
   const matched: CompiledRule[] = [];
   const errors: Evaluation["errors"] = [];
@@ -84,12 +85,12 @@ export function evaluateRules(
     }
     let truthy: boolean;
     try {
-      truthy = jsonLogic.truthy(applyLogic(rule.when, context, deadline));
-      if (performance.now() > deadline) throw new BudgetExceeded();
+      truthy = jsonLogic.truthy(applyLogic(rule.when, context, budget));
+      if (budget.spent()) throw new BudgetExceeded();
     } catch (error) {
       const message =
         error instanceof BudgetExceeded
-          ? `evaluation stopped: the event's conditions took over ${budgetMs} ms (the CPU budget); this rule and the ones after it were not evaluated`
+          ? `evaluation stopped: the event's conditions ran past their CPU budget (${budgetMs} ms); this rule and the ones after it were not evaluated`
           : (error as Error).message;
       errors.push({ id: rule.id, error: message });
       verdicts?.push(verdictOf(rule, "error", { error: message }));
@@ -99,13 +100,10 @@ export function evaluateRules(
       }
       continue;
     }
-    let explanation = {};
-    if (verdicts) {
-      // explaining re-evaluates every sub-condition: bounded on its own, and not counted in the budget
-      const explaining = performance.now();
-      explanation = { when: explainLogic(rule.when, context, explaining + budgetMs) };
-      deadline += performance.now() - explaining;
-    }
+    // explaining re-evaluates every sub-condition: bounded on its own, and not counted in the budget
+    const explanation = verdicts
+      ? budget.exclude(() => ({ when: explainLogic(rule.when, context, new EvaluationBudget(budgetMs)) }))
+      : {};
     if (!truthy) {
       verdicts?.push(verdictOf(rule, "when", explanation));
       continue;

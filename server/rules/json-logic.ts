@@ -6,6 +6,7 @@
 import jsonLogic, { type RulesLogic } from "json-logic-js";
 import { RE2JS } from "re2js";
 import { toE164 } from "../events/phone-number.ts";
+import type { EvaluationBudget } from "./evaluation-budget.ts";
 
 type Data = { meta?: { receivedAt?: string } } | undefined;
 
@@ -77,7 +78,7 @@ export function regex(pattern: string): RE2JS {
   return compiled;
 }
 
-/** Thrown inside a condition that runs past its evaluation's deadline (see applyLogic). */
+/** Thrown inside a condition whose evaluation's budget is spent (see applyLogic). */
 export class BudgetExceeded extends Error {
   constructor() {
     super("the condition ran past the evaluation's CPU budget");
@@ -87,12 +88,12 @@ export class BudgetExceeded extends Error {
 
 // json-logic-js evaluates every sub-condition (including each item of map/filter/reduce/all/some/none)
 // through the exported `apply`, so wrapping it bounds one condition however it loops: every 1024th
-// node looks at the clock. Outside a budgeted evaluation the wrapper only compares with Infinity.
-let deadline = Infinity;
+// node looks at the clock. Outside a budgeted evaluation the wrapper only compares with undefined.
+let budget: EvaluationBudget | undefined;
 let ticks = 0;
 const unbudgetedApply = jsonLogic.apply;
 jsonLogic.apply = (logic, data) => {
-  if (deadline !== Infinity && (ticks = (ticks + 1) & 1023) === 0 && performance.now() > deadline)
+  if (budget !== undefined && (ticks = (ticks + 1) & 1023) === 0 && budget.spent())
     throw new BudgetExceeded();
   return unbudgetedApply(logic, data) as unknown;
 };
@@ -218,16 +219,16 @@ function checkArguments(op: string, args: unknown[], at: string, problems: Logic
 }
 
 /**
- * Evaluates a condition. With `until` (a performance.now() time), a condition still running then throws
+ * Evaluates a condition. With a budget, a condition still running when the budget is spent throws
  * BudgetExceeded, so a heavy condition cannot hold the event loop much past its evaluation's budget.
  */
-export function applyLogic(logic: unknown, data: unknown, until = Infinity): unknown {
-  if (until === Infinity) return jsonLogic.apply(logic as RulesLogic, data);
-  deadline = until;
+export function applyLogic(logic: unknown, data: unknown, within?: EvaluationBudget): unknown {
+  if (within === undefined) return jsonLogic.apply(logic as RulesLogic, data);
+  budget = within;
   try {
     return jsonLogic.apply(logic as RulesLogic, data);
   } finally {
-    deadline = Infinity;
+    budget = undefined;
   }
 }
 
@@ -240,10 +241,10 @@ export interface Explanation {
 }
 
 /** Each sub-condition with the value it had, for the dry run. */
-export function explainLogic(logic: unknown, data: unknown, until = Infinity): Explanation {
+export function explainLogic(logic: unknown, data: unknown, within?: EvaluationBudget): Explanation {
   let value: unknown;
   try {
-    value = applyLogic(logic, data, until);
+    value = applyLogic(logic, data, within);
   } catch (error) {
     value = `error: ${(error as Error).message}`;
   }
@@ -254,5 +255,5 @@ export function explainLogic(logic: unknown, data: unknown, until = Infinity): E
   );
   return args.length === 0
     ? { logic, value }
-    : { logic, value, args: args.map((arg) => explainLogic(arg, data, until)) };
+    : { logic, value, args: args.map((arg) => explainLogic(arg, data, within)) };
 }

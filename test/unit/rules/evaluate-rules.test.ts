@@ -231,7 +231,7 @@ test("an event whose conditions run past the CPU budget: the rule that ran out f
   assert.equal(evaluation.overBudget, true);
   assert.equal(evaluation.errors.length, 1);
   assert.match(evaluation.errors[0]?.id ?? "", /^heavy\.\d+$/);
-  assert.match(evaluation.errors[0]?.error ?? "", /took over 50 ms \(the CPU budget\)/);
+  assert.match(evaluation.errors[0]?.error ?? "", /ran past their CPU budget \(50 ms\)/);
 
   // the dry run says the same, rule by rule
   const explained = evaluateRules(ruleset, testEvent({ event }, TEST_CONTEXT).context, { explain: true });
