@@ -1,5 +1,6 @@
 /**
- * Problems found in rule files and templates. Each has a stable code (README "Rule file problem codes"
+ * Problems found in rule files and templates, and warnings (TEMPLATE_XML_DISPUTED), which have the same
+ * shape but never stop a load. Each has a stable code (README "Rule file problem codes"
  * lists them; test/unit/rules/rule-problems.test.ts keeps the two in sync), the file, where in it, and a
  * message that says what is wrong and what would be right.
  */
@@ -18,6 +19,8 @@ export const RULE_PROBLEM_CODES = {
   TEMPLATE_MISSING: "an action names a template file that does not exist",
   TEMPLATE_RENDER: "a template fails when rendered against a sample event or a rule test",
   TEMPLATE_INVALID_XML: "a reply template renders something Vobiz would not accept",
+  TEMPLATE_XML_DISPUTED:
+    "a reply uses what Vobiz's own documents disagree about (a warning: the ruleset still loads)",
   RULE_TEST_FAILED: "a rule test's expectation does not hold",
 } as const;
 

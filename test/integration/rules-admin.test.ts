@@ -280,6 +280,55 @@ test("a good reload swaps the ruleset on every instance, each from its own disk,
   assert.equal(delivered?.url, "/crm-v2?caller=%2B919876543210");
 });
 
+test("a reply Vobiz's own documents disagree about loads, warned about by the reload and GET /admin/rules", async () => {
+  await diskA.write("rules/disputed.json", {
+    rules: [
+      {
+        id: "disputed-menu",
+        path: "/answer/disputed",
+        priority: 1, // before "greeting", which answers every /answer path
+        actions: [
+          {
+            type: "respond",
+            xml: '<Response><Gather timeout="10" action="https://x/m"><Speak>Press 1</Speak></Gather></Response>',
+          },
+        ],
+      },
+    ],
+  });
+  const response = await admin(a, "/admin/reload", { method: "POST" });
+  assert.equal(response.status, 200, "a warning never refuses a reload");
+  type Warning = { file: string; line: number; pointer: string; code: string; message: string };
+  const body = (await response.json()) as {
+    warnings: Warning[];
+    instances: Array<{ id: string; errors: unknown[]; warnings: Warning[] }>;
+  };
+  const expected = [["rules/disputed.json", 8, "/rules/0/actions/0", "TEMPLATE_XML_DISPUTED"]];
+  const located = (warnings: Warning[]): unknown[] =>
+    warnings.map((w) => [w.file, w.line, w.pointer, w.code]);
+  assert.deepEqual(located(body.warnings), expected);
+  assert.match(body.warnings[0]?.message ?? "", /<Gather> timeout: .*write executionTimeout/);
+  const own = (await rulesOf(a)) as RulesReply & { instance: string; warnings: Warning[] };
+  assert.deepEqual(located(own.warnings), expected, "the loaded ruleset keeps its warnings");
+  assert.deepEqual(
+    body.instances.map((instance) => [
+      instance.id === own.instance,
+      instance.errors,
+      located(instance.warnings),
+    ]),
+    [
+      [true, [], expected],
+      [false, [], []],
+    ],
+    "each instance reports its own disk",
+  );
+  const reply = await sendVobiz(a.url, "/answer/disputed", {
+    Event: "StartApp",
+    CallUUID: `d-${process.pid}`,
+  });
+  assert.match(await reply.text(), /<Gather timeout="10"/, "sent as written, not replaced by the fallback");
+});
+
 test("no request fails while reloads run", async () => {
   const reloads = Array.from({ length: 3 }, () => admin(a, "/admin/reload", { method: "POST" }));
   const requests = Array.from({ length: 60 }, (_, i) =>
