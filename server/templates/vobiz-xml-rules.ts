@@ -86,11 +86,11 @@ export const VOBIZ_ELEMENTS: Readonly<Record<string, ElementRule>> = {
         enterSound: CONFERENCE_SOUND,
         exitSound: CONFERENCE_SOUND,
         stayAlone:
-          'Vobiz\'s <Conference> attribute table lists "stayAlone", but its comparison pages say Vobiz\'s <Conference> has no such attribute, so it may be ignored and a participant left alone disconnected; keep calls that must outlive the room out of it, or end the room with endConferenceOnExit',
+          'Vobiz\'s comparison pages say its <Conference> has no "stayAlone", while its attribute table documents it (default false: a participant left alone is disconnected, so set it on every leg that may arrive first); keep it there, and check on a real call that a lone participant stays connected',
         hangupOnStar:
           'Vobiz\'s <Conference> attribute table lists "hangupOnStar", but its comparison pages say Vobiz\'s <Conference> has no such attribute, so * may do nothing; let callers leave by hanging up, or remove them with the conference member API (kick)',
         recordFileFormat:
-          'Vobiz\'s <Conference> attribute table lists "recordFileFormat", but its Plivo comparison says the format is chosen when recording through the API (start_conference_recording file_format); use that, or record="true" for mp3',
+          'Vobiz\'s <Conference> attribute table lists "recordFileFormat", but its Plivo comparison says the format is chosen through the recording API, and the attribute table says record="true" writes no file at all; record each leg with a self-closing <Record recordSession="true" fileFormat="wav"/> before <Conference>',
         waitMethod:
           'Vobiz\'s <Conference> attribute table says "waitMethod" is not implemented: waitSound is always fetched with POST; remove it',
       },

@@ -180,6 +180,92 @@ wss://stream.vobiz.ai/stream
     </PreAnswer>
 </Response>`,
   ],
+  [
+    "xml/gather: collect a multi-digit number with finishOnKey",
+    `<?xml version="1.0" encoding="UTF-8"?>
+<Response>
+    <Gather action="https://yourapp.com/account" method="POST"
+            inputType="dtmf" numDigits="12" finishOnKey="#" executionTimeout="20">
+        <Speak>Enter your account number, then press pound.</Speak>
+    </Gather>
+    <Redirect>https://yourapp.com/answer</Redirect>
+</Response>`,
+  ],
+  [
+    "xml/gather: collect speech input",
+    `<?xml version="1.0" encoding="UTF-8"?>
+<Response>
+    <Gather action="https://yourapp.com/intent" method="POST"
+            inputType="speech" language="en-US" speechEndTimeout="auto"
+            hints="billing,support,sales">
+        <Speak>In a few words, tell us what you're calling about.</Speak>
+    </Gather>
+    <Speak>Sorry, we didn't catch that.</Speak>
+</Response>`,
+  ],
+  [
+    "xml/dial: B-leg digits",
+    `<?xml version="1.0" encoding="UTF-8"?>
+    <Response>
+      <Dial
+          callerId="+14155550100"
+          callbackUrl="https://example.com/dial-events"
+          callbackMethod="POST"
+          digitsMatchBLeg="456">
+        <Number>+14155550101</Number>
+      </Dial>
+    </Response>`,
+  ],
+  [
+    "xml/conference/attributes: participant XML with a comment before the root",
+    `<?xml version="1.0" encoding="UTF-8"?>
+
+<!-- Participant XML (plays hold music until moderator arrives) -->
+<Response>
+    <Speak>Please hold while we connect you to the conference.</Speak>
+    <Conference
+        startConferenceOnEnter="false"
+        waitSound="https://yourapp.com/hold-music">
+        WeeklyStandup
+    </Conference>
+</Response>`,
+  ],
+  [
+    "xml/conference/attributes: the per-leg recording it recommends",
+    `<Response><Record fileFormat="mp3" recordSession="true" redirect="false"
+          playBeep="false" maxLength="3600"
+          action="https://example.com/record-action"
+          callbackUrl="https://example.com/record-callback" callbackMethod="POST"/><Conference>Room</Conference></Response>`,
+  ],
+  [
+    "xml/dial/custom-caller-tone: Dial with dialMusic",
+    `<?xml version="1.0" encoding="UTF-8"?>
+<Response>
+  <Dial
+      callerId="+14155550100"
+      timeout="30"
+      dialMusic="https://example.com/dial-music">
+    <Number>+14155550101</Number>
+  </Dial>
+</Response>`,
+  ],
+  [
+    "xml/preanswer/notify-callers",
+    `<?xml version="1.0" encoding="UTF-8"?>
+<Response>
+    <PreAnswer>
+        <Speak>This call will cost you $2 a minute.</Speak>
+    </PreAnswer>
+    <Speak>Hey, thanks for dropping by.</Speak>
+</Response>`,
+  ],
+  [
+    "xml/wait/machine-detection",
+    `<?xml version="1.0" encoding="UTF-8"?>
+<Response>
+    <Wait length="5" silence="true" minSilence="2000"/>
+</Response>`,
+  ],
 ];
 
 /** Accepted, but Vobiz's own documents disagree: each warning gives the reason and the alternative. */
@@ -225,7 +311,7 @@ const DISPUTED: Array<[string, string, RegExp]> = [
   [
     "stayAlone on Conference",
     '<Response><Conference stayAlone="true">room</Conference></Response>',
-    /<Conference> stayAlone: .*comparison pages say .* no such attribute/,
+    /<Conference> stayAlone: .*comparison pages say .*no "stayAlone".*attribute table documents it/,
   ],
   [
     "hangupOnStar on Conference",
@@ -235,12 +321,59 @@ const DISPUTED: Array<[string, string, RegExp]> = [
   [
     "recordFileFormat on Conference",
     '<Response><Conference record="true" recordFileFormat="wav">room</Conference></Response>',
-    /<Conference> recordFileFormat: .*start_conference_recording/,
+    /<Conference> recordFileFormat: .*<Record recordSession="true" fileFormat="wav"\/> before <Conference>/,
   ],
   [
     "waitMethod on Conference",
     '<Response><Conference waitSound="https://x/w" waitMethod="GET">room</Conference></Response>',
     /<Conference> waitMethod: .*not implemented/,
+  ],
+  [
+    "xml/dial: complete PSTN transfer with recording (sipHeaders without X-VH)",
+    `<?xml version="1.0" encoding="UTF-8"?>
+<Response>
+  <Record
+      fileFormat="mp3"
+      recordSession="true"
+      maxLength="3600"
+      callbackUrl="https://example.com/recording-ready"
+      callbackMethod="POST"
+      redirect="false"
+      playBeep="false"/>
+
+  <Dial
+      callerId="+14155550100"
+      timeout="30"
+      timeLimit="1800"
+      sipHeaders="Reason=billing,Reference=abc123"
+      callbackUrl="https://example.com/dial-events"
+      callbackMethod="POST"
+      action="https://example.com/dial-result"
+      method="POST"
+      redirect="false">
+    <Number sendDigits="wwww2410">+14155550101</Number>
+  </Dial>
+
+  <Hangup/>
+</Response>`,
+    /<Dial> sipHeaders=.*write ReasonX-VH, ReferenceX-VH/,
+  ],
+  [
+    "xml/conference/attributes: recorded conference with participant limit",
+    `<?xml version="1.0" encoding="UTF-8"?>
+<Response>
+    <Conference
+        maxParticipants="10"
+        record="true"
+        recordFileFormat="wav"
+        action="https://yourapp.example/conference-complete"
+        method="POST"
+        callbackUrl="https://yourapp.example/conference-events"
+        callbackMethod="POST">
+        BoardMeeting
+    </Conference>
+</Response>`,
+    /<Conference> recordFileFormat: /,
   ],
   [
     "timeout on Number",
