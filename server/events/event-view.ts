@@ -29,13 +29,23 @@ export interface EventView {
   requestId: string | undefined;
   ruleset: unknown;
   matches: unknown;
+  /** conditions that failed while the rules were evaluated (an entry with overBudget stopped the evaluation) */
+  errors: Array<{ id: string; error: string; overBudget?: true }>;
   answer: unknown;
   actions: Array<Record<string, unknown> & { job: string | null; attempts: unknown[] }>;
 }
 
-/** ok: every action delivered (or nothing to do); failed: one is dead-lettered or failed; else pending. */
-function statusOf(state: string | undefined, actions: EventView["actions"]): EventStatus {
+/**
+ * ok: every action delivered (or nothing to do); failed: one is dead-lettered or failed, or the rules'
+ * evaluation ran past its CPU budget; else pending.
+ */
+function statusOf(
+  state: string | undefined,
+  actions: EventView["actions"],
+  errors: EventView["errors"],
+): EventStatus {
   if (actions.some((action) => ["dead_letter", "failed"].includes(String(action.state)))) return "failed";
+  if (errors.some((error) => error.overBudget)) return "failed";
   if (state !== "dispatched") return "pending";
   return actions.every(
     (action) => action.job === null || ["delivered", "skipped"].includes(String(action.state)),
@@ -72,10 +82,11 @@ export function eventView(id: string, trace: Readonly<Record<string, string>>): 
   } catch {
     payload = null;
   }
+  const errors = (parse(trace.errors) as EventView["errors"] | undefined) ?? [];
   return {
     id,
     type: trace.type,
-    status: statusOf(trace.state, actions),
+    status: statusOf(trace.state, actions, errors),
     state: trace.state,
     receivedAt: event.receivedAt,
     route: event.route,
@@ -86,6 +97,7 @@ export function eventView(id: string, trace: Readonly<Record<string, string>>): 
     requestId: trace.requestId,
     ruleset: parse(trace.ruleset) ?? null,
     matches: parse(trace.matches) ?? [],
+    errors,
     answer: parse(trace.answer) ?? null,
     actions,
   };

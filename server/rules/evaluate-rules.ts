@@ -30,7 +30,7 @@ export interface RuleVerdict {
 export interface Evaluation {
   matched: CompiledRule[];
   /** conditions that threw or ran past the budget (the rule counts as not matched) */
-  errors: Array<{ id: string; error: string }>;
+  errors: Array<{ id: string; error: string; overBudget?: true }>;
   /** the budget ran out: the rule named last in `errors` and every rule after it were not decided */
   overBudget?: true;
   /** with `explain`: every candidate rule's verdict, in evaluation order */
@@ -92,12 +92,13 @@ export function evaluateRules(
         error instanceof BudgetExceeded
           ? `evaluation stopped: the event's conditions ran past their CPU budget (${budgetMs} ms); this rule and the ones after it were not evaluated`
           : (error as Error).message;
-      errors.push({ id: rule.id, error: message });
       verdicts?.push(verdictOf(rule, "error", { error: message }));
       if (error instanceof BudgetExceeded) {
+        errors.push({ id: rule.id, error: message, overBudget: true });
         overBudget = true;
         break;
       }
+      errors.push({ id: rule.id, error: message });
       continue;
     }
     // explaining re-evaluates every sub-condition: bounded on its own, and not counted in the budget

@@ -159,15 +159,17 @@ function jobRest(data: Omit<ActionJobData, "event">): string {
 export function planDispatch(event: EventJobData, decision: Decision): DispatchPlan {
   let ruleset = versionJson.get(decision.ruleset);
   if (ruleset === undefined) versionJson.set(decision.ruleset, (ruleset = JSON.stringify(decision.ruleset)));
+  const fields: Record<string, string> = {
+    ruleset,
+    matches: JSON.stringify(decision.matched),
+    actions: JSON.stringify(decision.actions),
+    state: "dispatched",
+    processedAt: new Date().toISOString(),
+  };
+  if (decision.errors.length > 0) fields.errors = JSON.stringify(decision.errors); // conditions that failed
   return {
     decision,
-    fields: {
-      ruleset,
-      matches: JSON.stringify(decision.matched),
-      actions: JSON.stringify(decision.actions),
-      state: "dispatched",
-      processedAt: new Date().toISOString(),
-    },
+    fields,
     jobs: decision.jobs.map((data) => {
       const id = actionJobId(event.id, data.rule.id, data.actionIndex);
       const actionJob: ActionJobData = Object.assign({ event }, data);

@@ -340,3 +340,51 @@ test("no request fails while reloads run", async () => {
   assert.deepEqual([...new Set(statuses)], [200]);
   for (const reload of await Promise.all(reloads)) assert.equal(reload.status, 200);
 });
+
+test("an event whose conditions run past the CPU budget is recorded as failed, and later rules never act on it", async () => {
+  await diskA.write("rules/heavy.json", {
+    rules: [
+      ...Array.from({ length: 40 }, (_, i) => ({
+        id: `heavy.${i}`,
+        on: "call_end",
+        when: { matches: [{ var: "Big" }, `(a|aa)+(b|${i})$`] },
+        actions: [{ type: "forward", url: `${sink.url}/heavy-${i}` }],
+      })),
+      {
+        id: "heavy.after",
+        on: "call_end",
+        priority: -10,
+        actions: [{ type: "forward", url: `${sink.url}/after-the-budget` }],
+      },
+    ],
+  });
+  assert.equal((await admin(a, "/admin/reload", { method: "POST" })).status, 200);
+  const response = await sendVobiz(a.url, "/events", { ...hangup("5"), Big: "a".repeat(60_000) });
+  const { id } = (await response.json()) as { id: string };
+  const deadline = Date.now() + 20_000;
+  while ((await redis.hget(`${a.prefix}:trace:${id}`, "state")) !== "dispatched") {
+    assert.ok(Date.now() < deadline, "processed within 20 s");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const view = (await (await admin(a, `/admin/events/${id}`)).json()) as {
+    status: string;
+    errors: Array<{ id: string; error: string; overBudget?: boolean }>;
+    matches: Array<{ id: string }>;
+  };
+  assert.equal(view.status, "failed");
+  assert.equal(view.errors.length, 1);
+  assert.match(view.errors[0]?.id ?? "", /^heavy\.\d+$/);
+  assert.equal(view.errors[0]?.overBudget, true);
+  assert.match(view.errors[0]?.error ?? "", /ran past their CPU budget \(50 ms\)/);
+  assert.ok(
+    !view.matches.some((rule) => rule.id === "heavy.after"),
+    "the rule after the budget never matched",
+  );
+  const failed = (await (await admin(a, "/admin/events?status=failed&limit=50")).json()) as {
+    items: Array<{ id: string }>;
+  };
+  assert.ok(
+    failed.items.some((item) => item.id === id),
+    "listed with the failed events",
+  );
+});
