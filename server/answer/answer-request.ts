@@ -104,6 +104,16 @@ export function createAnswerer(deps: {
       evaluation = evaluateRules(loaded.ruleset, context);
       reply = chooseReply(evaluation.matched, render, loaded.defaultReply);
       file = evaluation.matched.find((rule) => rule.id === reply?.rule)?.file;
+      // a responding rule decided before the budget ran out is the right reply; the default is not, as a
+      // rule that was never evaluated might have responded
+      const stopped = evaluation.overBudget ? evaluation.errors.at(-1) : undefined;
+      if (stopped && reply.source === "default")
+        return fallbackReply(
+          at,
+          "budget",
+          `rule ${stopped.id}: ${stopped.error}`,
+          loaded.ruleset.rule(stopped.id)?.file,
+        );
     } catch (error) {
       return withEvaluation(
         fallbackReply(

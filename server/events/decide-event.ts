@@ -129,7 +129,7 @@ export const planOf = (event: EventJobData, decision: Decision): DispatchPlan =>
 
 /** A decision's line in the trace (trace-format.ts). */
 export const decisionTraceLine = (decision: Decision): string =>
-  decisionLine(decisionField(decision.ruleset, decision.matched, decision.actions));
+  decisionLine(decisionField(decision.ruleset, decision.matched, decision.actions, decision.errors));
 
 /** A decision as log lines carry it. */
 export function decisionSummary(decision: Decision): Record<string, unknown> {

@@ -21,13 +21,23 @@ export interface EventView {
   requestId: string | undefined;
   ruleset: unknown;
   matches: unknown;
+  /** conditions that failed while the rules were evaluated (an entry with overBudget stopped the evaluation) */
+  errors: Array<{ id: string; error: string; overBudget?: true }>;
   answer: unknown;
   actions: Array<Record<string, unknown> & { job: string | null; attempts: unknown[] }>;
 }
 
-/** ok: every action delivered (or nothing to do); failed: one is dead-lettered or failed; else pending. */
-function statusOf(state: string | undefined, actions: EventView["actions"]): EventStatus {
+/**
+ * ok: every action delivered (or nothing to do); failed: one is dead-lettered or failed, or the rules'
+ * evaluation ran past its CPU budget; else pending.
+ */
+function statusOf(
+  state: string | undefined,
+  actions: EventView["actions"],
+  errors: EventView["errors"],
+): EventStatus {
   if (actions.some((action) => ["dead_letter", "failed"].includes(String(action.state)))) return "failed";
+  if (errors.some((error) => error.overBudget)) return "failed";
   if (state !== "dispatched") return "pending";
   return actions.every(
     (action) => action.job === null || ["delivered", "skipped"].includes(String(action.state)),
@@ -51,10 +61,11 @@ export function eventView(id: string, trace: Trace): EventView {
   } catch {
     payload = null;
   }
+  const errors = decision?.errors ?? [];
   return {
     id,
     type: typeof trace.type === "string" ? trace.type : undefined,
-    status: statusOf(state, actions),
+    status: statusOf(state, actions, errors),
     state,
     receivedAt: event.receivedAt,
     route: event.route,
@@ -65,6 +76,7 @@ export function eventView(id: string, trace: Trace): EventView {
     requestId: typeof trace.requestId === "string" ? trace.requestId : undefined,
     ruleset: decision?.ruleset ?? null,
     matches: decision?.matched ?? [],
+    errors: decision?.errors ?? [],
     answer: trace.answer ?? null,
     actions,
   };

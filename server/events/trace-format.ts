@@ -52,6 +52,14 @@ type ActionItem = [type: string] | [type: string, note: string];
 export interface DecisionRecord {
   ruleset: { hash: string; commit: string | null };
   rules: Array<[id: string, file: string, line: number, actions: ActionItem[]]>;
+  /** conditions that failed (an entry with overBudget stopped the evaluation) */
+  errors?: EvaluationError[];
+}
+
+export interface EvaluationError {
+  id: string;
+  error: string;
+  overBudget?: true;
 }
 
 export interface MatchedRule {
@@ -73,6 +81,7 @@ export function decisionField(
   version: RulesetVersion,
   matched: readonly MatchedRule[],
   actions: readonly DecidedActionView[],
+  errors: readonly EvaluationError[] = [],
 ): string {
   const record: DecisionRecord = {
     ruleset: { hash: version.hash, commit: version.commit },
@@ -88,18 +97,27 @@ export function decisionField(
         ),
     ]),
   };
+  if (errors.length > 0) record.errors = [...errors];
   return JSON.stringify(record);
 }
 
 export function readDecision(
   eventId: string,
   record: unknown,
-): { ruleset: DecisionRecord["ruleset"]; matched: MatchedRule[]; actions: DecidedActionView[] } | undefined {
+):
+  | {
+      ruleset: DecisionRecord["ruleset"];
+      matched: MatchedRule[];
+      actions: DecidedActionView[];
+      errors: EvaluationError[];
+    }
+  | undefined {
   if (typeof record !== "object" || record === null || !Array.isArray((record as DecisionRecord).rules))
     return undefined;
-  const { ruleset, rules } = record as DecisionRecord;
+  const { ruleset, rules, errors = [] } = record as DecisionRecord;
   return {
     ruleset,
+    errors,
     matched: rules.map(([id, file, line]) => ({ id, file, line })),
     actions: rules.flatMap(([rule, , , items]) =>
       items.map(([type, note], index): DecidedActionView =>

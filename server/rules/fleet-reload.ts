@@ -20,6 +20,8 @@ export interface InstanceReport {
   version: RulesetVersion | null;
   /** rule problems, or RELOAD_TIMEOUT for an instance that did not answer */
   errors: Array<Pick<RuleProblem, "file" | "line" | "pointer" | "message"> & { code: string }>;
+  /** TEMPLATE_XML_DISPUTED warnings: accepted, worth a look */
+  warnings?: Array<Pick<RuleProblem, "file" | "line" | "pointer" | "message"> & { code: string }>;
   durationMs?: number;
 }
 
@@ -57,6 +59,13 @@ const report = (id: string, outcome: ReloadOutcome): InstanceReport => ({
   id,
   version: outcome.version ?? null,
   errors: outcome.errors.map(({ file, line, pointer, code, message }) => ({
+    file,
+    line,
+    pointer,
+    code,
+    message,
+  })),
+  warnings: outcome.warnings.map(({ file, line, pointer, code, message }) => ({
     file,
     line,
     pointer,

@@ -4,13 +4,15 @@
  * records each sub-condition's value for the dry run.
  */
 import jsonLogic, { type RulesLogic } from "json-logic-js";
+import { RE2JS } from "re2js";
 import { toE164 } from "../events/phone-number.ts";
+import type { EvaluationBudget } from "./evaluation-budget.ts";
 
 type Data = { meta?: { receivedAt?: string } } | undefined;
 
 const WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
 const zoneFormats = new Map<string, Intl.DateTimeFormat>();
-const regexes = new Map<string, RegExp>();
+const regexes = new Map<string, RE2JS>();
 
 function zoneFormat(timeZone: string): Intl.DateTimeFormat {
   let format = zoneFormats.get(timeZone);
@@ -60,15 +62,41 @@ const minutesOf = (time: string): number => {
   return Number(hours) * 60 + Number(minutes);
 };
 
-export function regex(pattern: string): RegExp {
+/**
+ * A `matches` pattern, compiled once (at load) and cached. RE2 syntax (re2js, pure JavaScript): matching
+ * takes time linear in the input, so no pattern can backtrack catastrophically; backreferences and
+ * lookaround, which need backtracking, do not compile and are refused at load.
+ */
+export function regex(pattern: string): RE2JS {
   let compiled = regexes.get(pattern);
   if (compiled === undefined) {
-    compiled = new RegExp(pattern, "u");
-    if (regexes.size >= 1000) regexes.clear(); // patterns taken from event data must not grow memory without bound
+    compiled = RE2JS.compile(pattern);
+    // patterns come from rule files (checked at load), so this only bounds what many reloads leave behind
+    if (regexes.size >= 10_000) regexes.clear();
     regexes.set(pattern, compiled);
   }
   return compiled;
 }
+
+/** Thrown inside a condition whose evaluation's budget is spent (see applyLogic). */
+export class BudgetExceeded extends Error {
+  constructor() {
+    super("the condition ran past the evaluation's CPU budget");
+    this.name = "BudgetExceeded";
+  }
+}
+
+// json-logic-js evaluates every sub-condition (including each item of map/filter/reduce/all/some/none)
+// through the exported `apply`, so wrapping it bounds one condition however it loops: every 1024th
+// node looks at the clock. Outside a budgeted evaluation the wrapper only compares with undefined.
+let budget: EvaluationBudget | undefined;
+let ticks = 0;
+const unbudgetedApply = jsonLogic.apply;
+jsonLogic.apply = (logic, data) => {
+  if (budget !== undefined && (ticks = (ticks + 1) & 1023) === 0 && budget.spent())
+    throw new BudgetExceeded();
+  return unbudgetedApply(logic, data) as unknown;
+};
 
 /** The operations Switchboard adds (SPEC §4.1). `this` is the event context (json-logic-js binds it). */
 const EXTRA_OPERATIONS: Record<string, (this: Data, ...args: unknown[]) => unknown> = {
@@ -78,6 +106,7 @@ const EXTRA_OPERATIONS: Record<string, (this: Data, ...args: unknown[]) => unkno
     return toE164(value, typeof country === "string" ? country : fallback);
   },
   matches(value, pattern) {
+    // the pattern is a string literal of the rule file, compiled at load (checkLogic)
     return typeof value === "string" && typeof pattern === "string" && regex(pattern).test(value);
   },
   starts_with(value, prefix) {
@@ -154,11 +183,27 @@ function checkArguments(op: string, args: unknown[], at: string, problems: Logic
   const invalid = (index: number, message: string): void => {
     problems.push({ pointer: `${at}/${index}`, code: "RULE_INVALID_ARGUMENT", message });
   };
-  if (op === "matches" && typeof args[1] === "string") {
-    try {
-      regex(args[1]);
-    } catch (error) {
-      invalid(1, `not a valid regular expression: ${(error as Error).message}`);
+  if (op === "matches") {
+    if (args.length !== 2) {
+      problems.push({
+        pointer: at,
+        code: "RULE_INVALID_ARGUMENT",
+        message: `"matches" takes two arguments, a value and a pattern, such as [{"var": "To"}, "^9180"]; found ${args.length}`,
+      });
+    } else if (typeof args[1] !== "string") {
+      invalid(
+        1,
+        `the pattern must be a string written in the rule, such as "^9180"; found ${JSON.stringify(args[1])} (a pattern taken from the event could be made to match anything)`,
+      );
+    } else {
+      try {
+        regex(args[1]);
+      } catch (error) {
+        invalid(
+          1,
+          `not a valid RE2 regular expression: ${(error as Error).message} (backreferences and lookaround are not supported, so matching stays linear in time)`,
+        );
+      }
     }
   }
   const zoneIndex = op === "between_times" ? 2 : op === "hour_in" || op === "weekday_in" ? 0 : -1;
@@ -199,8 +244,18 @@ export function bindLogic(logic: unknown, options: LogicOptions): unknown {
   return { e164: [value, country, options.defaultCountry] };
 }
 
-export function applyLogic(logic: unknown, data: unknown): unknown {
-  return jsonLogic.apply(logic as RulesLogic, data);
+/**
+ * Evaluates a condition. With a budget, a condition still running when the budget is spent throws
+ * BudgetExceeded, so a heavy condition cannot hold the event loop much past its evaluation's budget.
+ */
+export function applyLogic(logic: unknown, data: unknown, within?: EvaluationBudget): unknown {
+  if (within === undefined) return jsonLogic.apply(logic as RulesLogic, data);
+  budget = within;
+  try {
+    return jsonLogic.apply(logic as RulesLogic, data);
+  } finally {
+    budget = undefined;
+  }
 }
 
 export interface Explanation {
@@ -212,10 +267,10 @@ export interface Explanation {
 }
 
 /** Each sub-condition with the value it had, for the dry run. */
-export function explainLogic(logic: unknown, data: unknown): Explanation {
+export function explainLogic(logic: unknown, data: unknown, within?: EvaluationBudget): Explanation {
   let value: unknown;
   try {
-    value = applyLogic(logic, data);
+    value = applyLogic(logic, data, within);
   } catch (error) {
     value = `error: ${(error as Error).message}`;
   }
@@ -226,5 +281,5 @@ export function explainLogic(logic: unknown, data: unknown): Explanation {
   );
   return args.length === 0
     ? { logic, value }
-    : { logic, value, args: args.map((arg) => explainLogic(arg, data)) };
+    : { logic, value, args: args.map((arg) => explainLogic(arg, data, within)) };
 }

@@ -2,7 +2,8 @@
  * Loads and validates everything a ruleset is made of (SPEC §4.5): rule files (schema, duplicate ids,
  * JsonLogic operations, profiles), templates (syntax, missing files, XML replies rendered against a sample
  * event), and every rule test. Returns the compiled ruleset only when there is no problem at all; either
- * way every problem is listed, located. Reads the disk once, so the version hash describes exactly what
+ * way every problem is listed, located. Warnings (XML replies that use what Vobiz's own documents
+ * disagree about) are listed, located, beside the problems and never stop a load. Reads the disk once, so the version hash describes exactly what
  * was compiled.
  */
 import { readFile } from "node:fs/promises";
@@ -15,11 +16,11 @@ import {
   type TemplateEnvironment,
 } from "../templates/template-environment.ts";
 import { templateContext } from "../actions/render-context.ts";
-import { checkVobizXml } from "../templates/check-vobiz-xml.ts";
+import { inspectVobizXml } from "../templates/check-vobiz-xml.ts";
 import { compileRulesetInTurns, type Ruleset } from "./compile-ruleset.ts";
 import { listFiles } from "./list-files.ts";
 import { loadRuleFiles } from "./load-rule-files.ts";
-import type { RuleProblem } from "./rule-problems.ts";
+import { formatProblem, type RuleProblem } from "./rule-problems.ts";
 import { rulesetVersion, type RulesetVersion } from "./ruleset-version.ts";
 import { describeFailure, runRuleTest, testEvent, type RuleTestResult } from "./run-rule-tests.ts";
 
@@ -33,6 +34,8 @@ export interface LoadedRuleset {
   /** per rule file: its own `fallback` template */
   fileFallbacks: ReadonlyMap<string, CompiledTemplate>;
   tests: RuleTestResult[];
+  /** accepted, but worth a look: shown by GET /admin/rules */
+  warnings: RuleProblem[];
 }
 
 export interface LoadOptions {
@@ -46,6 +49,8 @@ export interface LoadResult {
   loaded?: LoadedRuleset;
   version?: RulesetVersion;
   problems: RuleProblem[];
+  /** TEMPLATE_XML_DISPUTED findings, whether or not the ruleset loaded */
+  warnings: RuleProblem[];
   tests: RuleTestResult[];
 }
 
@@ -106,6 +111,16 @@ export async function loadRuleset(options: LoadOptions): Promise<LoadResult> {
     fallbackReply: compiledFiles.get("fallback.xml"),
     fileFallbacks: new Map(),
     tests: [],
+    warnings: [],
+  };
+  const warnings: RuleProblem[] = [];
+  const seenWarnings = new Set<string>();
+  const warn = (warning: Omit<RuleProblem, "code">): void => {
+    const full: RuleProblem = { ...warning, code: "TEMPLATE_XML_DISPUTED" };
+    const key = formatProblem(full);
+    if (seenWarnings.has(key)) return; // one reply rendered by several tests says it once
+    seenWarnings.add(key);
+    warnings.push(full);
   };
   const fileFallbacks = loaded.fileFallbacks as Map<string, CompiledTemplate>;
   for (const file of files) {
@@ -130,14 +145,24 @@ export async function loadRuleset(options: LoadOptions): Promise<LoadResult> {
       const xml = template.render(
         templateContext({ ...sampleFor(options), rule: { id: name, description: undefined } }),
       );
-      for (const found of checkVobizXml(xml)) {
+      const found = inspectVobizXml(xml);
+      for (const problem of found.problems) {
         problems.push({
           file: `${templatesLabel}/${name}`,
           line: 0,
           column: 0,
           pointer: "",
           code: "TEMPLATE_INVALID_XML",
-          message: `${found.at}: ${found.message}`,
+          message: `${problem.at}: ${problem.message}`,
+        });
+      }
+      for (const warning of found.warnings) {
+        warn({
+          file: `${templatesLabel}/${name}`,
+          line: 0,
+          column: 0,
+          pointer: "",
+          message: `${warning.at}: ${warning.message}`,
         });
       }
     } catch (error) {
@@ -163,14 +188,24 @@ export async function loadRuleset(options: LoadOptions): Promise<LoadResult> {
       try {
         const rendered = action.render({ ...sample, rule: { id: rule.id, description: rule.description } });
         if (rendered.type === "respond") {
-          for (const found of checkVobizXml(rendered.xml)) {
+          const found = inspectVobizXml(rendered.xml);
+          for (const problem of found.problems) {
             problems.push({
               file: rule.file,
               line: rule.line,
               column: 1,
               pointer: `${rule.pointer}/actions/${action.index}`,
               code: "TEMPLATE_INVALID_XML",
-              message: `the reply is not valid Vobiz XML: ${found.at}: ${found.message}`,
+              message: `the reply is not valid Vobiz XML: ${problem.at}: ${problem.message}`,
+            });
+          }
+          for (const warning of found.warnings) {
+            const pointer = `${rule.pointer}/actions/${action.index}`;
+            warn({
+              file: rule.file,
+              ...rule.locate(pointer),
+              pointer,
+              message: `the reply is accepted, but ${warning.at}: ${warning.message}`,
             });
           }
         }
@@ -200,7 +235,21 @@ export async function loadRuleset(options: LoadOptions): Promise<LoadResult> {
       }
     }
   }
+  const testWarnings = new Set<string>();
   for (const result of tests) {
+    for (const warning of result.warnings ?? []) {
+      // a reply rendered by several tests of a rule is warned about once, at the first
+      const key = `${result.rule}\n${warning}`;
+      if (testWarnings.has(key)) continue;
+      testWarnings.add(key);
+      warn({
+        file: result.file,
+        line: result.line,
+        column: 1,
+        pointer: result.pointer,
+        message: `rule "${result.rule}", test "${result.name}": the reply is accepted, but ${warning}`,
+      });
+    }
     for (const failure of result.failures) {
       problems.push({
         file: result.file,
@@ -212,8 +261,11 @@ export async function loadRuleset(options: LoadOptions): Promise<LoadResult> {
       });
     }
   }
-  problems.sort((x, y) => x.file.localeCompare(y.file) || x.line - y.line || x.column - y.column);
-  if (problems.length > 0) return { problems, tests };
+  const byPlace = (x: RuleProblem, y: RuleProblem): number =>
+    x.file.localeCompare(y.file) || x.line - y.line || x.column - y.column;
+  problems.sort(byPlace);
+  warnings.sort(byPlace);
+  if (problems.length > 0) return { problems, warnings, tests };
   const version = await rulesetVersion(
     [
       ...files.map((file) => [file.file, file.text] as const),
@@ -221,5 +273,5 @@ export async function loadRuleset(options: LoadOptions): Promise<LoadResult> {
     ],
     rulesDir,
   );
-  return { loaded: { ...loaded, tests }, version, problems, tests };
+  return { loaded: { ...loaded, tests, warnings }, version, problems, warnings, tests };
 }

@@ -1,5 +1,6 @@
 /**
- * Problems found in rule files and templates. Each has a stable code (README "Rule file problem codes"
+ * Problems found in rule files and templates, and warnings (TEMPLATE_XML_DISPUTED), which have the same
+ * shape but never stop a load. Each has a stable code (README "Rule file problem codes"
  * lists them; test/unit/rules/rule-problems.test.ts keeps the two in sync), the file, where in it, and a
  * message that says what is wrong and what would be right.
  */
@@ -9,7 +10,8 @@ export const RULE_PROBLEM_CODES = {
   RULE_SCHEMA: "the file does not match the rule-file schema",
   RULE_DUPLICATE_ID: "two rules share an id",
   RULE_UNKNOWN_OPERATION: "a condition uses an operation JsonLogic (and Switchboard) does not have",
-  RULE_INVALID_ARGUMENT: "an operation's argument cannot work (a bad regular expression, time or time zone)",
+  RULE_INVALID_ARGUMENT:
+    "an operation's argument cannot work (a bad or non-literal regular expression, time or time zone)",
   RULE_INVALID_PATH: "a path glob does not parse",
   RULE_UNKNOWN_PROFILE: "a forward names a profile that no file defines",
   RULE_TOO_MANY_CALLBACKS: "a callback event lists more than 10 profile ids and URLs",
@@ -17,6 +19,8 @@ export const RULE_PROBLEM_CODES = {
   TEMPLATE_MISSING: "an action names a template file that does not exist",
   TEMPLATE_RENDER: "a template fails when rendered against a sample event or a rule test",
   TEMPLATE_INVALID_XML: "a reply template renders something Vobiz would not accept",
+  TEMPLATE_XML_DISPUTED:
+    "a reply uses what Vobiz's own documents disagree about (a warning: the ruleset still loads)",
   RULE_TEST_FAILED: "a rule test's expectation does not hold",
 } as const;
 

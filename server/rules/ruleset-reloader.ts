@@ -16,6 +16,8 @@ export interface ReloadOutcome {
   version: RulesetVersion | undefined;
   /** empty when the new ruleset was swapped in */
   errors: RuleProblem[];
+  /** accepted but doubtful (TEMPLATE_XML_DISPUTED), found in the files just read, loaded or not */
+  warnings: RuleProblem[];
   durationMs: number;
 }
 
@@ -53,6 +55,12 @@ export function createRulesetReloader(
     const started = performance.now();
     const result = await loadRuleset(options);
     const durationMs = Math.round(performance.now() - started);
+    const { warnings } = result;
+    if (warnings.length > 0)
+      log.warn(
+        { warnings: warnings.map(formatProblem) },
+        `${warnings.length} warning${warnings.length === 1 ? "" : "s"} about the rule files or templates (accepted; see GET /admin/rules)`,
+      );
     if (result.loaded && result.version) {
       registry.swap(result.loaded, result.version);
       metrics?.reloads.inc({ outcome: "loaded" });
@@ -65,14 +73,14 @@ export function createRulesetReloader(
         },
         "ruleset loaded",
       );
-      return { version: result.version, errors: [], durationMs };
+      return { version: result.version, errors: [], warnings, durationMs };
     }
     metrics?.reloads.inc({ outcome: "refused" });
     log.warn(
       { problems: result.problems.map(formatProblem), durationMs },
       "ruleset refused; the previous one keeps serving",
     );
-    return { version: registry.current?.version, errors: result.problems, durationMs };
+    return { version: registry.current?.version, errors: result.problems, warnings, durationMs };
   };
   const reload = (): Promise<ReloadOutcome> => {
     if (running === undefined) {

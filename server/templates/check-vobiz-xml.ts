@@ -1,10 +1,20 @@
 /**
  * Checks a reply as Vobiz XML (reference/vobiz-platform.md §2): well-formed, one `<Response>` root with no
- * attributes, only Vobiz elements, each under a parent that may hold it, known attributes (a Plivo-ism
- * such as `timeout` on `<Gather>` is named, with what to write instead), and at most 100 KB. Pure.
+ * attributes, only Vobiz elements, each under a parent that may hold it, SSML only inside `<Speak>`,
+ * known attributes (a Plivo-ism such as `type` on `<Gather>` is named, with what to write instead), and at
+ * most 100 KB. What Vobiz's own documents disagree about (`timeout` on `<Gather>`, `enterSound` on
+ * `<Conference>`, `sipHeaders` keys without "X-VH", ...) passes, with a warning saying why and what to
+ * write instead. Pure.
  */
 import { XMLParser, XMLValidator } from "fast-xml-parser";
-import { FOREIGN_ATTRIBUTES, FOREIGN_ELEMENTS, MAX_REPLY_BYTES, VOBIZ_ELEMENTS } from "./vobiz-xml-rules.ts";
+import {
+  FOREIGN_ATTRIBUTES,
+  FOREIGN_ELEMENTS,
+  MAX_REPLY_BYTES,
+  SSML_ELEMENTS,
+  VOBIZ_ELEMENTS,
+  sipHeadersWarning,
+} from "./vobiz-xml-rules.ts";
 
 export interface XmlProblem {
   /** element path such as Response/Gather[1] */
@@ -28,15 +38,29 @@ const parser = new XMLParser({
 
 const nameOf = (node: Node): string | undefined => Object.keys(node).find((key) => key !== ":@");
 
+export interface XmlFindings {
+  /** what Vobiz would not accept: the reply is refused */
+  problems: XmlProblem[];
+  /** what Vobiz's documents disagree about: accepted, worth a warning at load */
+  warnings: XmlProblem[];
+}
+
+/** The problems only: what the answer path and rule tests refuse. */
 export function checkVobizXml(xml: string): XmlProblem[] {
+  return inspectVobizXml(xml).problems;
+}
+
+export function inspectVobizXml(xml: string): XmlFindings {
   const problems: XmlProblem[] = [];
+  const warnings: XmlProblem[] = [];
+  const found = { problems, warnings };
   const size = Buffer.byteLength(xml);
   if (size > MAX_REPLY_BYTES)
     problems.push({ at: "", message: `the reply is ${size} bytes; Vobiz accepts at most 100 KB` });
   const valid = XMLValidator.validate(xml, { allowBooleanAttributes: true });
   if (valid !== true) {
     problems.push({ at: `line ${valid.err.line}`, message: `not well-formed XML: ${valid.err.msg}` });
-    return problems;
+    return found;
   }
   const roots = (parser.parse(xml) as Node[]).filter((node) => {
     const name = nameOf(node);
@@ -47,35 +71,74 @@ export function checkVobizXml(xml: string): XmlProblem[] {
       at: "",
       message: `the root must be one <Response> element; found ${roots.map((n) => `<${nameOf(n) ?? "?"}>`).join(", ") || "nothing"}`,
     });
-    return problems;
+    return found;
   }
-  walk(roots[0] as Node, undefined, "Response", problems);
-  return problems;
+  walk(roots[0] as Node, undefined, "Response", found);
+  return found;
 }
 
-function walk(node: Node, parent: string | undefined, at: string, problems: XmlProblem[]): void {
+const childrenOf = (node: Node, name: string): Node[] => (node[name] as Node[] | undefined) ?? [];
+
+/** SSML inside `<Speak>`: its tags nest freely and hold text; Vobiz elements and anything else do not belong. */
+function walkSsml(node: Node, at: string, found: XmlFindings): void {
+  for (const child of childrenOf(node, nameOf(node) ?? "")) {
+    const name = nameOf(child) ?? "";
+    if (name === "#text" || name === "#comment") continue;
+    const where = `${at}/${name}`;
+    if (!SSML_ELEMENTS.has(name)) {
+      found.problems.push({
+        at: where,
+        message: `<${name}> cannot be inside <Speak>, which holds text or SSML (${[...SSML_ELEMENTS].map((tag) => `<${tag}>`).join(" ")})`,
+      });
+      continue;
+    }
+    walkSsml(child, where, found);
+  }
+}
+
+function walk(node: Node, parent: string | undefined, at: string, found: XmlFindings): void {
+  const { problems, warnings } = found;
   const name = nameOf(node) ?? "";
   const rule = VOBIZ_ELEMENTS[name];
   if (rule === undefined) {
-    const hint = FOREIGN_ELEMENTS[name];
+    const hint =
+      FOREIGN_ELEMENTS[name] ??
+      (SSML_ELEMENTS.has(name) ? "it is SSML, which belongs inside <Speak>" : undefined);
     problems.push({ at, message: `<${name}> is not a Vobiz element${hint ? `: ${hint}` : ""}` });
     return;
   }
   if (parent !== undefined && !rule.parents.includes(parent)) {
-    problems.push({
-      at,
-      message: `<${name}> cannot be inside <${parent}>; it belongs in ${rule.parents.map((p) => `<${p}>`).join(" or ")}`,
-    });
+    const disputed = rule.disputed?.parents?.[parent];
+    if (disputed !== undefined) warnings.push({ at, message: `<${name}> inside <${parent}>: ${disputed}` });
+    else
+      problems.push({
+        at,
+        message: `<${name}> cannot be inside <${parent}>; it belongs in ${rule.parents.map((p) => `<${p}>`).join(" or ")}`,
+      });
   }
-  for (const attribute of Object.keys(node[":@"] ?? {})) {
+  for (const [attribute, value] of Object.entries(node[":@"] ?? {})) {
+    if (attribute === "sipHeaders" && rule.attributes.includes(attribute)) {
+      const warning = sipHeadersWarning(String(value));
+      if (warning !== undefined)
+        warnings.push({ at, message: `<${name}> sipHeaders="${value}": ${warning}` });
+    }
     if (rule.attributes.includes(attribute)) continue;
+    const disputed = rule.disputed?.attributes?.[attribute];
+    if (disputed !== undefined) {
+      warnings.push({ at, message: `<${name}> ${attribute}: ${disputed}` });
+      continue;
+    }
     const hint = FOREIGN_ATTRIBUTES[name]?.[attribute];
     problems.push({
       at,
       message: `<${name}> has no attribute "${attribute}"${hint ? `: ${hint}` : rule.attributes.length > 0 ? `; it takes ${rule.attributes.join(", ")}` : "; it takes none"}`,
     });
   }
-  const children = (node[name] as Node[] | undefined) ?? [];
+  if (name === "Speak") {
+    walkSsml(node, at, found);
+    return;
+  }
+  const children = childrenOf(node, name);
   const counts = new Map<string, number>();
   for (const child of children) {
     const childName = nameOf(child) ?? "";
@@ -88,7 +151,7 @@ function walk(node: Node, parent: string | undefined, at: string, problems: XmlP
     }
     const n = (counts.get(childName) ?? 0) + 1;
     counts.set(childName, n);
-    walk(child, name, `${at}/${childName}[${n}]`, problems);
+    walk(child, name, `${at}/${childName}[${n}]`, found);
   }
 }
 

@@ -9,7 +9,7 @@ import { Redis } from "ioredis";
 import { startHttpSink } from "../helpers/http-sink.ts";
 import { scratchRuleset } from "../helpers/rules.ts";
 import { TEST_ADMIN_TOKEN, startTestService } from "../helpers/service.ts";
-import { readTrace } from "../helpers/traces.ts";
+import { isDecided, readTrace } from "../helpers/traces.ts";
 import { sendVobiz } from "../helpers/vobiz.ts";
 
 const sink = await startHttpSink();
@@ -282,6 +282,55 @@ test("a good reload swaps the ruleset on every instance, each from its own disk,
   assert.equal(delivered?.url, "/crm-v2?caller=%2B919876543210");
 });
 
+test("a reply Vobiz's own documents disagree about loads, warned about by the reload and GET /admin/rules", async () => {
+  await diskA.write("rules/disputed.json", {
+    rules: [
+      {
+        id: "disputed-menu",
+        path: "/answer/disputed",
+        priority: 1, // before "greeting", which answers every /answer path
+        actions: [
+          {
+            type: "respond",
+            xml: '<Response><Gather timeout="10" action="https://x/m"><Speak>Press 1</Speak></Gather></Response>',
+          },
+        ],
+      },
+    ],
+  });
+  const response = await admin(a, "/admin/reload", { method: "POST" });
+  assert.equal(response.status, 200, "a warning never refuses a reload");
+  type Warning = { file: string; line: number; pointer: string; code: string; message: string };
+  const body = (await response.json()) as {
+    warnings: Warning[];
+    instances: Array<{ id: string; errors: unknown[]; warnings: Warning[] }>;
+  };
+  const expected = [["rules/disputed.json", 8, "/rules/0/actions/0", "TEMPLATE_XML_DISPUTED"]];
+  const located = (warnings: Warning[]): unknown[] =>
+    warnings.map((w) => [w.file, w.line, w.pointer, w.code]);
+  assert.deepEqual(located(body.warnings), expected);
+  assert.match(body.warnings[0]?.message ?? "", /<Gather> timeout: .*write executionTimeout/);
+  const own = (await rulesOf(a)) as RulesReply & { instance: string; warnings: Warning[] };
+  assert.deepEqual(located(own.warnings), expected, "the loaded ruleset keeps its warnings");
+  assert.deepEqual(
+    body.instances.map((instance) => [
+      instance.id === own.instance,
+      instance.errors,
+      located(instance.warnings),
+    ]),
+    [
+      [true, [], expected],
+      [false, [], []],
+    ],
+    "each instance reports its own disk",
+  );
+  const reply = await sendVobiz(a.url, "/answer/disputed", {
+    Event: "StartApp",
+    CallUUID: `d-${process.pid}`,
+  });
+  assert.match(await reply.text(), /<Gather timeout="10"/, "sent as written, not replaced by the fallback");
+});
+
 test("no request fails while reloads run", async () => {
   const reloads = Array.from({ length: 3 }, () => admin(a, "/admin/reload", { method: "POST" }));
   const requests = Array.from({ length: 60 }, (_, i) =>
@@ -292,4 +341,52 @@ test("no request fails while reloads run", async () => {
   const statuses = (await Promise.all(requests)).map((r) => r.status);
   assert.deepEqual([...new Set(statuses)], [200]);
   for (const reload of await Promise.all(reloads)) assert.equal(reload.status, 200);
+});
+
+test("an event whose conditions run past the CPU budget is recorded as failed, and later rules never act on it", async () => {
+  await diskA.write("rules/heavy.json", {
+    rules: [
+      ...Array.from({ length: 40 }, (_, i) => ({
+        id: `heavy.${i}`,
+        on: "call_end",
+        when: { matches: [{ var: "Big" }, `(a|aa)+(b|${i})$`] },
+        actions: [{ type: "forward", url: `${sink.url}/heavy-${i}` }],
+      })),
+      {
+        id: "heavy.after",
+        on: "call_end",
+        priority: -10,
+        actions: [{ type: "forward", url: `${sink.url}/after-the-budget` }],
+      },
+    ],
+  });
+  assert.equal((await admin(a, "/admin/reload", { method: "POST" })).status, 200);
+  const response = await sendVobiz(a.url, "/events", { ...hangup("5"), Big: "a".repeat(60_000) });
+  const { id } = (await response.json()) as { id: string };
+  const deadline = Date.now() + 20_000;
+  while (!(await isDecided(redis, a.prefix, id))) {
+    assert.ok(Date.now() < deadline, "processed within 20 s");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const view = (await (await admin(a, `/admin/events/${id}`)).json()) as {
+    status: string;
+    errors: Array<{ id: string; error: string; overBudget?: boolean }>;
+    matches: Array<{ id: string }>;
+  };
+  assert.equal(view.status, "failed");
+  assert.equal(view.errors.length, 1);
+  assert.match(view.errors[0]?.id ?? "", /^heavy\.\d+$/);
+  assert.equal(view.errors[0]?.overBudget, true);
+  assert.match(view.errors[0]?.error ?? "", /ran past their CPU budget \(50 ms\)/);
+  assert.ok(
+    !view.matches.some((rule) => rule.id === "heavy.after"),
+    "the rule after the budget never matched",
+  );
+  const failed = (await (await admin(a, "/admin/events?status=failed&limit=50")).json()) as {
+    items: Array<{ id: string }>;
+  };
+  assert.ok(
+    failed.items.some((item) => item.id === id),
+    "listed with the failed events",
+  );
 });

@@ -82,6 +82,8 @@ export function adminRulesRoutes(deps: AdminRulesDeps): Router<RequestState> {
       instances: await deps.fleet.instances().catch(() => []),
       items: current ? current.ruleset.ruleset.rules.map(describeRule) : [],
       next: null,
+      // what the loaded files use that Vobiz's own documents disagree about (accepted)
+      warnings: current?.ruleset.warnings ?? [],
     };
   });
 
@@ -94,11 +96,16 @@ export function adminRulesRoutes(deps: AdminRulesDeps): Router<RequestState> {
         code: "RULESET_INVALID",
         message: `${own.errors.length} problem(s) in the rule files or templates; the previous ruleset keeps serving`,
         errors: own.errors,
+        warnings: own.warnings ?? [],
         instances,
       };
       return;
     }
-    ctx.body = { version: own?.version ?? deps.registry.current?.version ?? null, instances };
+    ctx.body = {
+      version: own?.version ?? deps.registry.current?.version ?? null,
+      warnings: own?.warnings ?? [],
+      instances,
+    };
   });
 
   router.post("/evaluate", async (ctx) => {

@@ -46,6 +46,19 @@ const disk = await scratchRuleset({
             },
           ],
         },
+        // many heavy conditions on /answer/heavy, then a responding rule they keep out of reach
+        ...Array.from({ length: 40 }, (_, i) => ({
+          id: `heavy.${i}`,
+          path: "/answer/heavy",
+          when: { matches: [{ var: "Big" }, `(a|aa)+(b|${i})$`] },
+          actions: [{ type: "forward", url: "https://example.com/hook" }],
+        })),
+        {
+          id: "heavy.reply",
+          path: "/answer/heavy",
+          priority: -1,
+          actions: [{ type: "respond", xml: "<Response><Speak>Late</Speak></Response>" }],
+        },
       ],
     },
   },
@@ -113,4 +126,14 @@ test("a reply over the budget is replaced by the fallback", () => {
   const reply = slow(input("/answer/main", { Event: "StartApp" }));
   assert.equal(reply.outcome, "fallback");
   assert.equal(reply.reason, "budget");
+});
+
+test("conditions that run past the CPU budget: the fallback, not the default reply", () => {
+  const reply = answer(input("/answer/heavy", { Event: "StartApp", Big: "a".repeat(60_000) }));
+  assert.equal(reply.outcome, "fallback");
+  assert.equal(reply.reason, "budget");
+  assert.match(reply.error ?? "", /rule heavy\.\d+: evaluation stopped: .*CPU budget/);
+  assert.equal(reply.xml, "<Response><Speak>Menu trouble</Speak><Hangup/></Response>", "the file's fallback");
+  const small = answer(input("/answer/heavy", { Event: "StartApp", Big: "ab" }));
+  assert.equal(small.rule, "heavy.reply", JSON.stringify(small));
 });

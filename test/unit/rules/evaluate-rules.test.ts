@@ -238,3 +238,51 @@ test("e164 in a condition uses DEFAULT_COUNTRY: from the context options through
   const indian = testEvent({ event: { From: "07971442086" } }, TEST_CONTEXT).context;
   assert.deepEqual(evaluateRules(india.ruleset, indian).matched, [], "compiled for IN, the number is Indian");
 });
+
+test("an event whose conditions run past the CPU budget: the rule that ran out fails, later rules are not evaluated", () => {
+  // a hostile payload (a 60 000-character field) against many linear but heavy patterns: together they
+  // take far longer than the budget, yet each one alone finishes
+  const heavy = Array.from({ length: 40 }, (_, i) => ({
+    id: `heavy.${i}`,
+    when: { matches: [{ var: "Big" }, `(a|aa)+(b|${i})$`] },
+    actions: FORWARD,
+  }));
+  const { ruleset, problems } = compileFiles({
+    "r.json": {
+      rules: [
+        { id: "first", priority: 10, actions: FORWARD },
+        ...heavy,
+        { id: "last", priority: -10, actions: FORWARD },
+      ],
+    },
+  });
+  assert.deepEqual(problems, []);
+  const event = { Event: "Hangup", Big: "a".repeat(60_000) };
+  const evaluation = evaluateRules(ruleset, testEvent({ event }, TEST_CONTEXT).context);
+  assert.deepEqual(
+    evaluation.matched.map((rule) => rule.id),
+    ["first"],
+    "rules decided before the budget ran out stand; the last rule is never reached",
+  );
+  assert.equal(evaluation.overBudget, true);
+  assert.equal(evaluation.errors.length, 1);
+  assert.match(evaluation.errors[0]?.id ?? "", /^heavy\.\d+$/);
+  assert.match(evaluation.errors[0]?.error ?? "", /ran past their CPU budget \(50 ms\)/);
+
+  // the dry run says the same, rule by rule
+  const explained = evaluateRules(ruleset, testEvent({ event }, TEST_CONTEXT).context, { explain: true });
+  assert.equal(explained.verdicts?.at(-1)?.failed, "error");
+  assert.ok(!explained.verdicts?.some((verdict) => verdict.id === "last"));
+
+  // a small event is evaluated in full
+  const small = evaluateRules(
+    ruleset,
+    testEvent({ event: { Event: "Hangup", Big: "ab" } }, TEST_CONTEXT).context,
+  );
+  assert.deepEqual(small.errors, []);
+  assert.equal(small.overBudget, undefined);
+  assert.deepEqual(
+    small.matched.map((rule) => rule.id),
+    ["first", ...heavy.map((rule) => rule.id), "last"],
+  );
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { EvaluationBudget } from "../../../server/rules/evaluation-budget.ts";
 import { applyLogic, bindLogic, checkLogic, zonedTime } from "../../../server/rules/json-logic.ts";
 
 const at = (receivedAt: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -122,4 +123,37 @@ test("checkLogic refuses literal arguments that cannot work", () => {
   ]);
   assert.deepEqual(codes({ between_times: ["09:00", "18:00", { var: "zone" }] }), []);
   assert.deepEqual(codes({ "==": [{ var: "a" }, 1] }), []);
+});
+
+test("matches runs in linear time: a catastrophic pattern on a long input answers at once", () => {
+  // (a+)+$ backtracks exponentially in a backtracking engine: 30 a's and a b never finish there
+  const input = `${"a".repeat(30_000)}b`;
+  assert.equal(applyLogic({ matches: [{ var: "x" }, "(a+)+$"] }, { x: input }), false);
+  assert.equal(applyLogic({ matches: [{ var: "x" }, "(a+)+$"] }, { x: "a".repeat(30_000) }), true);
+  assert.equal(applyLogic({ matches: [{ var: "x" }, "(?i)^CALL-\\d+$"] }, { x: "call-42" }), true);
+  assert.deepEqual(checkLogic({ matches: [{ var: "x" }, "(a+)+$"] }, ""), []);
+});
+
+test("a matches pattern must be a literal RE2 pattern of the rule: patterns from event data are refused at load", () => {
+  const found = (logic: unknown): string[] =>
+    checkLogic(logic, "/rules/0/when").map((p) => `${p.code} ${p.pointer}: ${p.message}`);
+  const [fromEvent] = found({ matches: [{ var: "x" }, { var: "y" }] });
+  assert.match(
+    fromEvent ?? "",
+    /^RULE_INVALID_ARGUMENT \/rules\/0\/when\/matches\/1: the pattern must be a string/,
+  );
+  assert.match(found({ matches: [{ var: "x" }, { cat: ["^", { var: "y" }] }] })[0] ?? "", /matches\/1/);
+  assert.match(found({ matches: [{ var: "x" }] })[0] ?? "", /takes two arguments/);
+  // backreferences and lookaround need backtracking: RE2 has neither
+  assert.match(found({ matches: [{ var: "x" }, "(a)\\1"] })[0] ?? "", /not a valid RE2 regular expression/);
+  assert.match(found({ matches: [{ var: "x" }, "^(?=91)"] })[0] ?? "", /lookaround/);
+});
+
+test("a condition that loops past its deadline is stopped from inside", () => {
+  const items = Array.from({ length: 2000 }, (_, i) => i);
+  // 2000 comparisons, none true: several thousand sub-conditions, with a budget of nothing at all
+  const heavy = { some: [{ var: "items" }, { "==": [{ var: "" }, -1] }] };
+  assert.throws(() => applyLogic(heavy, { items }, new EvaluationBudget(0)), { name: "BudgetExceeded" });
+  // without a deadline a loop runs to its end
+  assert.equal(applyLogic({ some: [{ var: "items" }, { "==": [{ var: "" }, 1999] }] }, { items }), true);
 });

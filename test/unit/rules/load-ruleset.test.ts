@@ -177,3 +177,87 @@ test("README's rule-problem table lists exactly the problem codes", () => {
   const documented = [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]).sort();
   assert.deepEqual(documented, Object.keys(RULE_PROBLEM_CODES).sort());
 });
+
+test("a matches pattern taken from the event is refused at load, with file and position", async () => {
+  const scratch = await scratchRuleset({
+    rules: {
+      "hostile.json": {
+        rules: [
+          {
+            id: "ok",
+            when: { matches: [{ var: "To" }, "(a+)+$"] },
+            actions: [{ type: "forward", url: "https://a.example/x" }],
+          },
+          {
+            id: "from-event",
+            when: { matches: [{ var: "x" }, { var: "y" }] },
+            actions: [{ type: "forward", url: "https://a.example/x" }],
+          },
+        ],
+      },
+    },
+  });
+  const result = await scratch.load();
+  assert.equal(result.loaded, undefined);
+  assert.deepEqual(
+    result.problems.map((p) => [p.file, p.line, p.pointer, p.code]),
+    [["rules/hostile.json", 27, "/rules/1/when/matches/1", "RULE_INVALID_ARGUMENT"]],
+    result.problems.map(formatProblem).join("\n"),
+  );
+});
+
+test("replies that use what Vobiz's documents disagree about load, with located TEMPLATE_XML_DISPUTED warnings", async () => {
+  const scratch = await scratchRuleset({
+    rules: {
+      "disputed.json": {
+        rules: [
+          {
+            id: "menu",
+            path: "/answer/menu",
+            actions: [
+              {
+                type: "respond",
+                xml: '<Response><Gather numDigits="1" timeout="10" action="https://x/m"><Speak><speak>Press <emphasis>1</emphasis></speak></Speak></Gather></Response>',
+              },
+            ],
+          },
+          {
+            id: "room",
+            path: "/answer/room",
+            actions: [
+              {
+                type: "respond",
+                xml: '<Response><Conference enterSound="beep:1">support</Conference></Response>',
+              },
+            ],
+            tests: [
+              { path: "/answer/room", event: { Event: "StartApp" }, expect: { xml_contains: "support" } },
+              { name: "again", path: "/answer/room", event: { Event: "StartApp" }, expect: { match: true } },
+            ],
+          },
+        ],
+      },
+    },
+  });
+  const result = await scratch.load();
+  assert.deepEqual(result.problems.map(formatProblem), []);
+  assert.ok(result.loaded, "the ruleset loads");
+  assert.deepEqual(
+    result.warnings.map((w) => [w.file, w.line, w.pointer, w.code]),
+    [
+      ["rules/disputed.json", 7, "/rules/0/actions/0", "TEMPLATE_XML_DISPUTED"],
+      ["rules/disputed.json", 23, "/rules/1/tests/0", "TEMPLATE_XML_DISPUTED"],
+    ],
+    result.warnings.map(formatProblem).join("\n"),
+  );
+  assert.match(formatProblem(result.warnings[0]!), /<Gather> timeout: .*write executionTimeout/);
+  assert.match(
+    formatProblem(result.warnings[1]!),
+    /rule "room", test "test 1": .*<Conference> enterSound: .*beep/,
+  );
+  assert.deepEqual(
+    result.loaded.warnings,
+    result.warnings,
+    "kept with the loaded ruleset for GET /admin/rules",
+  );
+});

@@ -142,7 +142,7 @@ test("a test of an answer request fails when the rule's reply is not valid Vobiz
         actions: [
           {
             type: "respond",
-            xml: '<Response><Gather timeout="5"><Speak>Press 1</Speak></Gather></Response>',
+            xml: '<Response><Gather type="dtmf"><Speak>Press 1</Speak></Gather></Response>',
           },
         ],
         tests: [{ path: "/answer/x", event: { Event: "StartApp" }, expect: { match: true } }],
@@ -151,5 +151,5 @@ test("a test of an answer request fails when the rule's reply is not valid Vobiz
   );
   const failure = results[1]?.failures[0];
   assert.equal(failure?.message, "the reply is not valid Vobiz XML");
-  assert.match(JSON.stringify(failure?.actual), /no attribute \\"timeout\\": .*executionTimeout/);
+  assert.match(JSON.stringify(failure?.actual), /no attribute \\"type\\": use inputType/);
 });
