@@ -3,6 +3,7 @@
  * Forwards are merged with their profile first (keys on the action win). Template problems are reported
  * with the action's JSON pointer. The one `switch` over action kinds lives here. Pure.
  */
+import { DEFAULT_RETRY } from "../queue/action-job-options.ts";
 import { parseDuration } from "../config/duration.ts";
 import type { Action, Destination, ForwardAction, Retry } from "../rules/rule-file-types.ts";
 import {
@@ -56,8 +57,6 @@ export interface ActionProblem {
   code: "TEMPLATE_SYNTAX" | "TEMPLATE_MISSING";
   message: string;
 }
-
-export const DEFAULT_RETRY = { attempts: 4, backoff: "exponential", delay: "2s", max_delay: "10m" } as const;
 
 const FORM = "application/x-www-form-urlencoded";
 

@@ -6,10 +6,12 @@
  */
 import type Bull from "bull";
 import { parseDuration } from "../config/duration.ts";
-import { DEFAULT_RETRY } from "../actions/compile-actions.ts";
 import type { Action } from "../rules/rule-file-types.ts";
 
 export const ACTION_BACKOFF = "switchboard";
+
+/** A forward's retries when its rule says nothing (SPEC §4.2). */
+export const DEFAULT_RETRY = { attempts: 4, backoff: "exponential", delay: "2s", max_delay: "10m" } as const;
 
 export interface BackoffOptions {
   kind: "fixed" | "exponential";
