@@ -1,0 +1,58 @@
+/**
+ * `switchboard check [dir]`: loads the rules and templates exactly as a reload does (loadRuleset: schema,
+ * ids, operations, profiles, templates, XML replies, every rule test), with no Redis and no server, and
+ * prints each problem as `file:line:column CODE message`, the form editors and CI annotate.
+ */
+import { loadRuleset } from "../rules/load-ruleset.ts";
+import { formatProblem } from "../rules/rule-problems.ts";
+import { flag, type CliCommand } from "./cli-command.ts";
+import { paint } from "./paint.ts";
+import { RULES_TARGET_HELP, RULES_TARGET_OPTIONS, rulesTarget } from "./rules-target.ts";
+
+export const checkCommand: CliCommand = {
+  name: "check",
+  summary: "validate rule files and templates like a reload does (no Redis, no server)",
+  usage: "check [dir] [--templates <dir>] [--json]",
+  description:
+    "Validates every rule file under dir (default RULES_DIR or ./rules) and every template, and runs the\n" +
+    "rule tests, exactly as a reload would. Prints one `file:line:column CODE message` line per problem\n" +
+    "and exits 1 when there is any.",
+  options: { ...RULES_TARGET_OPTIONS, json: { type: "boolean" } },
+  optionHelp: { ...RULES_TARGET_HELP, json: "print the result as JSON" },
+  maxPositionals: 1,
+  async run(args, io) {
+    const target = rulesTarget(args, io);
+    const result = await loadRuleset(target.load);
+    const ok = result.problems.length === 0;
+    if (flag(args, "json")) {
+      io.stdout(
+        `${JSON.stringify(
+          {
+            ok,
+            rulesDir: target.rulesDir,
+            templatesDir: target.templatesDir,
+            version: result.version ?? null,
+            rules: result.loaded?.ruleset.rules.length ?? null,
+            tests: result.tests.length,
+            problems: result.problems,
+          },
+          null,
+          2,
+        )}\n`,
+      );
+      return ok ? 0 : 1;
+    }
+    const p = paint(io.color);
+    for (const problem of result.problems) {
+      io.stdout(`${formatProblem(problem).replace(problem.code, p.red(problem.code))}\n`);
+    }
+    if (ok) {
+      const rules = result.loaded?.ruleset.rules.length ?? 0;
+      io.stdout(`${p.green("ok")}: ${rules} rules, ${result.tests.length} tests passed\n`);
+      return 0;
+    }
+    const count = result.problems.length;
+    io.stdout(`${p.red(`${count} problem${count === 1 ? "" : "s"}`)}; nothing would be loaded\n`);
+    return 1;
+  },
+};
