@@ -52,6 +52,7 @@ export function rulesTarget(args: ParsedArgs, io: CliIo): RulesTarget {
         publicUrl: config.publicUrl,
         accountId: config.vobiz.authId,
       },
+      secretNames: new Set(Object.keys(config.secrets)),
     },
   };
 }

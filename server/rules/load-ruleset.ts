@@ -17,6 +17,7 @@ import {
 import { templateContext } from "../actions/render-context.ts";
 import { checkVobizXml } from "../templates/check-vobiz-xml.ts";
 import { compileRulesetInTurns, type Ruleset } from "./compile-ruleset.ts";
+import { unsetSecretWarnings } from "./find-secret-references.ts";
 import { listFiles } from "./list-files.ts";
 import { loadRuleFiles } from "./load-rule-files.ts";
 import type { RuleProblem } from "./rule-problems.ts";
@@ -39,6 +40,8 @@ export interface LoadOptions {
   rulesDir: string;
   templatesDir: string;
   context: ContextOptions;
+  /** names of the SECRET_* variables set; when given, each use of another secret is a warning */
+  secretNames?: ReadonlySet<string>;
 }
 
 export interface LoadResult {
@@ -46,6 +49,8 @@ export interface LoadResult {
   loaded?: LoadedRuleset;
   version?: RulesetVersion;
   problems: RuleProblem[];
+  /** problems that do not stop a load (RULE_SECRET_UNSET); `check --strict` treats them as problems */
+  warnings: RuleProblem[];
   tests: RuleTestResult[];
 }
 
@@ -209,7 +214,17 @@ export async function loadRuleset(options: LoadOptions): Promise<LoadResult> {
     }
   }
   problems.sort((x, y) => x.file.localeCompare(y.file) || x.line - y.line || x.column - y.column);
-  if (problems.length > 0) return { problems, tests };
+  const warnings =
+    options.secretNames === undefined
+      ? []
+      : unsetSecretWarnings(
+          [
+            ...files.map(({ file, text }) => ({ file, text })),
+            ...[...sources].map(([name, text]) => ({ file: `${templatesLabel}/${name}`, text })),
+          ],
+          options.secretNames,
+        );
+  if (problems.length > 0) return { problems, warnings, tests };
   const version = await rulesetVersion(
     [
       ...files.map((file) => [file.file, file.text] as const),
@@ -217,5 +232,5 @@ export async function loadRuleset(options: LoadOptions): Promise<LoadResult> {
     ],
     rulesDir,
   );
-  return { loaded: { ...loaded, tests }, version, problems, tests };
+  return { loaded: { ...loaded, tests }, version, problems, warnings, tests };
 }

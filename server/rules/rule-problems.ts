@@ -10,6 +10,9 @@ export const RULE_PROBLEM_CODES = {
   RULE_DUPLICATE_ID: "two rules share an id",
   RULE_UNKNOWN_OPERATION: "a condition uses an operation JsonLogic (and Switchboard) does not have",
   RULE_INVALID_ARGUMENT: "an operation's argument cannot work (a bad regular expression, time or time zone)",
+  RULE_UNKNOWN_EVENT: "`on` names an event that is not a Vobiz event, an alias or a declared custom name",
+  RULE_SECRET_UNSET:
+    "a template uses secrets.NAME but SECRET_NAME is not set (a warning; an error under check --strict)",
   RULE_INVALID_PATH: "a path glob does not parse",
   RULE_UNKNOWN_PROFILE: "a forward names a profile that no file defines",
   RULE_TOO_MANY_CALLBACKS: "a callback event lists more than 10 profile ids and URLs",

@@ -53,6 +53,9 @@ export function createRulesetReloader(
     const started = performance.now();
     const result = await loadRuleset(options);
     const durationMs = Math.round(performance.now() - started);
+    if (result.warnings.length > 0) {
+      log.warn({ warnings: result.warnings.map(formatProblem) }, "the ruleset uses secrets that are not set");
+    }
     if (result.loaded && result.version) {
       registry.swap(result.loaded, result.version);
       metrics?.reloads.inc({ outcome: "loaded" });

@@ -8,7 +8,7 @@ import { REPO, RULE_FIXTURES, scratchRuleset } from "../../helpers/rules.ts";
 test("check passes the example rules and templates of this repository (exit 0), with no Redis", async () => {
   const run = await runCommand(["check"], { cwd: REPO });
   assert.equal(run.code, 0, run.stdout + run.stderr);
-  assert.match(run.stdout, /^ok: \d+ rules, \d+ tests passed$/m);
+  assert.match(run.stdout, /^ok: \d+ rules, \d+ tests passed(, 1 warning)?$/m);
 });
 
 test("check names each broken file with file:line:column CODE and exits 1", async () => {
@@ -96,4 +96,36 @@ test("a missing rules folder is a usage error (exit 2) that says what to give", 
   const run = await runCommand(["check", "no-such-folder"], { cwd: REPO });
   assert.equal(run.code, 2);
   assert.match(run.stderr, /no rules folder at .*no-such-folder/);
+});
+
+test("an unset secret is a warning for check (exit 0), an error for check --strict (exit 1), fine once set", async () => {
+  const run = await runCommand(["check"], { cwd: REPO });
+  assert.equal(run.code, 0);
+  assert.match(
+    run.stdout,
+    /^rules\/crm\.json:\d+:\d+ RULE_SECRET_UNSET \(warning\) secrets\.CRM_TOKEN is used/m,
+  );
+  const strict = await runCommand(["check", "--strict"], { cwd: REPO });
+  assert.equal(strict.code, 1);
+  assert.match(strict.stdout, /^rules\/crm\.json:\d+:\d+ RULE_SECRET_UNSET secrets\.CRM_TOKEN/m);
+  assert.match(strict.stdout, /a server would load this, with warnings/);
+  const set = await runCommand(["check", "--strict"], { cwd: REPO, env: { SECRET_CRM_TOKEN: "t0ken" } });
+  assert.equal(set.code, 0, set.stdout);
+  assert.doesNotMatch(set.stdout, /RULE_SECRET_UNSET/);
+});
+
+test("an unknown event name fails check with the nearest known name", async () => {
+  const scratch = await scratchRuleset({
+    rules: {
+      "typo.json": {
+        rules: [{ id: "t", on: "Hangups", actions: [{ type: "forward", url: "https://x.example.com/" }] }],
+      },
+    },
+  });
+  const run = await runCommand(["check"], { cwd: scratch.dir });
+  assert.equal(run.code, 1);
+  assert.match(
+    run.stdout,
+    /^rules\/typo\.json:\d+:\d+ RULE_UNKNOWN_EVENT at \/rules\/0\/on: unknown event "Hangups"; did you mean "Hangup"\?/m,
+  );
 });
