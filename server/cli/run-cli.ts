@@ -7,10 +7,21 @@ import { isAppError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { checkCommand } from "./check-command.ts";
 import { commandHelp, parseCommandArgs, UsageError, type CliCommand, type CliIo } from "./cli-command.ts";
+import { eventsCommand } from "./events-command.ts";
+import { AdminRequestError } from "./instance-target.ts";
+import { reloadCommand } from "./reload-command.ts";
 import { schemaCommand } from "./schema-command.ts";
+import { sendCommand } from "./send-command.ts";
 import { testCommand } from "./test-command.ts";
 
-export const COMMANDS: readonly CliCommand[] = [checkCommand, testCommand, schemaCommand];
+export const COMMANDS: readonly CliCommand[] = [
+  checkCommand,
+  testCommand,
+  sendCommand,
+  eventsCommand,
+  reloadCommand,
+  schemaCommand,
+];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length)) + 2;
@@ -52,6 +63,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (error instanceof UsageError) {
       io.stderr(`switchboard ${command.name}: ${error.message}\n\n${commandHelp(command)}`);
       return 2;
+    }
+    if (error instanceof AdminRequestError) {
+      io.stderr(`switchboard ${command.name}: ${error.message}\n`);
+      return 1;
     }
     if (isAppError(error)) {
       io.stderr(`switchboard ${command.name}: ${error.code}: ${error.message}\n`);
