@@ -12,12 +12,14 @@ import { AdminRequestError } from "./instance-target.ts";
 import { reloadCommand } from "./reload-command.ts";
 import { schemaCommand } from "./schema-command.ts";
 import { sendCommand } from "./send-command.ts";
+import { simulateCommand } from "./simulate-command.ts";
 import { testCommand } from "./test-command.ts";
 
 export const COMMANDS: readonly CliCommand[] = [
   checkCommand,
   testCommand,
   sendCommand,
+  simulateCommand,
   eventsCommand,
   reloadCommand,
   schemaCommand,
