@@ -1,7 +1,7 @@
 /**
- * Problems found in rule files and templates. Each has a stable code (README "Rule file problem codes"
- * lists them; test/unit/rules/rule-problems.test.ts keeps the two in sync), the file, where in it, and a
- * message that says what is wrong and what would be right.
+ * Problems found in rule files and templates. Each has a stable code (docs/error-codes.md, "Rule file
+ * problem codes", lists them; test/unit/rules/load-ruleset.test.ts keeps the two in sync), the file, where
+ * in it, and a message that says what is wrong and what would be right.
  */
 export const RULE_PROBLEM_CODES = {
   RULE_FILE_UNREADABLE: "the file could not be read",

@@ -245,10 +245,10 @@ test("a secrets.NAME whose SECRET_NAME is not set is a located warning, not a pr
   assert.deepEqual((await load(["CRM_KEY", "OTHER"])).warnings, []);
 });
 
-test("README's rule-problem table lists exactly the problem codes", () => {
-  const readme = readFileSync(path.join(REPO, "README.md"), "utf8");
-  const section = readme.split(/^### Rule file problem codes$/m)[1]?.split(/^##/m)[0];
-  assert.ok(section, "README.md has a '### Rule file problem codes' section");
+test("the rule-problem table (docs/error-codes.md) lists exactly the problem codes", () => {
+  const page = readFileSync(path.join(REPO, "docs/error-codes.md"), "utf8");
+  const section = page.split(/^## Rule file problem codes$/m)[1]?.split(/^##/m)[0];
+  assert.ok(section, "docs/error-codes.md has a '## Rule file problem codes' section");
   const documented = [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]).sort();
   assert.deepEqual(documented, Object.keys(RULE_PROBLEM_CODES).sort());
 });
