@@ -37,7 +37,11 @@ export const VOBIZ_EVENT_TYPES = [
 ] as const;
 
 /** Every name `on` accepts without a declaration, in the order editors offer them. */
-export const KNOWN_EVENT_NAMES: readonly string[] = [...VOBIZ_EVENT_TYPES, ...Object.keys(EVENT_ALIASES), "*"];
+export const KNOWN_EVENT_NAMES: readonly string[] = [
+  ...VOBIZ_EVENT_TYPES,
+  ...Object.keys(EVENT_ALIASES),
+  "*",
+];
 
 const known = new Set(KNOWN_EVENT_NAMES.map((name) => name.toLowerCase()));
 
