@@ -1,9 +1,11 @@
 /**
  * Follows the README's Quick start literally: every command of its `sh` blocks, in order, with the
- * environment it exports, against a real `npm start` process (`node --import tsx server/main.ts`) and the
- * real `switchboard` bin. Three things differ, each because the test machine is shared: the service gets
- * a free port and the test Redis (the CLI gets the same PORT, as it would read it), the tunnel block is
- * skipped, and the tiny receiver is a test HTTP sink (its port replaces 4000 in the rule file).
+ * environment it exports, against a real `npm start` process (`node --import tsx server/main.ts`). The
+ * `switchboard` commands run in this process with the same arguments, environment and folder (the bin
+ * itself is tested in test/unit/cli; spawning it ten times is slow on a busy machine). Three things
+ * differ, because the test machine is shared: the service gets a free port and the test Redis (the CLI
+ * gets the same PORT, as it would read it), the tunnel block is skipped, and the tiny receiver is a test
+ * HTTP sink (its port replaces 4000 in the rule file).
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -13,7 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 import { findFreePort } from "../../server/redis/find-free-port.ts";
-import { runBin, type CliRun } from "../helpers/cli.ts";
+import { runCommand, type CliRun } from "../helpers/cli.ts";
 import { startHttpSink } from "../helpers/http-sink.ts";
 import { ROOT, startMainProcess, type RunningProcess } from "../helpers/process.ts";
 import { useTestRedis } from "../helpers/redis.ts";
@@ -91,7 +93,7 @@ test("the README Quick start, followed literally, gets a signed event, a first r
       } else if (command.startsWith("npx switchboard")) {
         for (const part of command.split(" && ")) {
           const argv = part.replace(/^npx switchboard /, "").split(" ");
-          const run = await runBin(argv, { cwd: dir, env });
+          const run = await runCommand(argv, { cwd: dir, env });
           assert.equal(run.code, 0, `${part}\n${run.stdout}${run.stderr}`);
           cli.push(run);
           done.push(argv[0] ?? "");
@@ -122,7 +124,7 @@ test("the README Quick start, followed literally, gets a signed event, a first r
   let events = "";
   for (const deadline = Date.now() + 30_000; !/my\.hangups {2}ok 1\/1 delivered/.test(events);) {
     assert.ok(Date.now() < deadline, events);
-    events = (await runBin(["events"], { cwd: dir, env })).stdout;
+    events = (await runCommand(["events"], { cwd: dir, env })).stdout;
   }
   assert.match(simulate?.stdout ?? "", /^1\. POST \/answer\/support {2}StartApp/m);
   assert.match(simulate?.stdout ?? "", /caller hears "/);
