@@ -17,6 +17,7 @@ async function writeRules(dir: string, files: number): Promise<void> {
   for (let i = 0; i < files; i += 1) {
     const type = `Type${i % 100}`;
     const content = {
+      custom_events: [type],
       rules: [
         {
           id: `rule-${i}`,

@@ -1,6 +1,6 @@
 /**
  * One error contract: every error a user can see has a stable code from this catalogue, an HTTP status,
- * and whether its message may reach the client (`expose`). README "Error codes" lists the same codes;
+ * and whether its message may reach the client (`expose`). docs/error-codes.md lists the same codes;
  * test/unit/errors.test.ts keeps the two in sync.
  */
 export const ERROR_CATALOGUE = {

@@ -33,10 +33,43 @@ export const REDACT_PATHS: string[] = [
 export interface LoggerOptions {
   level: string;
   /**
-   * Where JSON lines go. By default stdout, buffered in 4 KiB writes (one syscall per line was the largest
-   * single cost of an ingested event); main.ts flushes it on shutdown and on fatal errors. Tests pass a sink.
+   * Where JSON lines go. By default stdout through `bufferedDestination(1)`; main.ts flushes it on
+   * shutdown and on fatal errors. Tests pass a sink.
    */
   destination?: DestinationStream;
+}
+
+/**
+ * Lines written to `fd` in 4 KiB writes (one syscall per line was the largest single cost of an ingested
+ * event), and never held longer than `flushAfterMs`: on a quiet service the `listening` line, a refused
+ * request or a reload shows when it happens. Under load the buffer fills first, so the timer adds at most
+ * one write a second.
+ */
+export function bufferedDestination(
+  fd: number,
+  options: { minLength?: number; flushAfterMs?: number } = {},
+): DestinationStream & { flush(): void } {
+  const stream = pino.destination({ dest: fd, sync: false, minLength: options.minLength ?? 4096 });
+  const flushAfterMs = options.flushAfterMs ?? 1000;
+  let timer: NodeJS.Timeout | undefined;
+  const flushNow = (): void => {
+    timer = undefined;
+    try {
+      stream.flush();
+    } catch {
+      // destroyed at exit: nothing left to write to
+    }
+  };
+  const write = stream.write.bind(stream);
+  stream.write = (chunk: string): boolean => {
+    const accepted = write(chunk);
+    if (timer === undefined) {
+      timer = setTimeout(flushNow, flushAfterMs);
+      timer.unref();
+    }
+    return accepted;
+  };
+  return stream;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -48,6 +81,6 @@ export function createLogger(options: LoggerOptions): Logger {
       redact: { paths: REDACT_PATHS, censor: "[redacted]" },
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }),
+    options.destination ?? bufferedDestination(1),
   );
 }

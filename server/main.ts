@@ -144,9 +144,10 @@ async function assemble(
   const metrics = createMetrics();
   const context = contextOptions(config);
   const registry = new RuleRegistry<LoadedRuleset>();
+  const secretNames = new Set(Object.keys(config.secrets)); // a secret that rules use but is unset is a warning
   const reloader = createRulesetReloader(
     registry,
-    { rulesDir: config.rulesDir, templatesDir: config.templatesDir, context },
+    { rulesDir: config.rulesDir, templatesDir: config.templatesDir, context, secretNames },
     log,
     metrics,
   );

@@ -5,6 +5,7 @@
  * globs, unknown profiles. Pure.
  */
 import picomatch from "picomatch";
+import { KNOWN_EVENT_NAMES, isKnownEventName } from "../events/event-names.ts";
 import { typesForName } from "../events/event-type.ts";
 import { compileActions, type CompiledAction } from "../actions/compile-actions.ts";
 import type { TemplateEnvironment } from "../templates/template-environment.ts";
@@ -13,6 +14,7 @@ import { bindLogic, checkLogic, type LogicOptions } from "./json-logic.ts";
 import type { RuleFile } from "./load-rule-files.ts";
 import type { Action, Destination, RuleSpec, RuleTest } from "./rule-file-types.ts";
 import type { RuleProblem } from "./rule-problems.ts";
+import { closest } from "./schema-errors.ts";
 
 export interface CompiledRule {
   id: string;
@@ -149,6 +151,10 @@ function* compileSteps(
           `rule id "${spec.id}" is already used at ${earlier.file}:${earlier.line}; rule ids must be unique across the ruleset`,
         );
       }
+      if (source === "rules") {
+        for (const found of unknownEventNames(spec.on, file.data.custom_events ?? [], `${pointer}/on`))
+          problem(file, found.pointer, "RULE_UNKNOWN_EVENT", found.message);
+      }
       for (const found of checkLogic(spec.when, `${pointer}/when`))
         problem(file, found.pointer, found.code, found.message);
       const paths = list(spec.path, []);
@@ -212,6 +218,26 @@ function* compileSteps(
   }
   rules.sort((a, b) => b.priority - a.priority || a.order - b.order);
   return { ruleset: indexRuleset(rules, profiles, fallbacks), problems };
+}
+
+/** Names in `on` that are neither Vobiz events, aliases, `*`, nor declared in the file's `custom_events`. */
+function unknownEventNames(
+  on: string | string[] | undefined,
+  declared: readonly string[],
+  pointer: string,
+): Array<{ pointer: string; message: string }> {
+  if (on === undefined) return [];
+  const names = Array.isArray(on) ? on : [on];
+  return names.flatMap((name, index) => {
+    if (isKnownEventName(name, declared)) return [];
+    const guess = closest(name, KNOWN_EVENT_NAMES);
+    return [
+      {
+        pointer: Array.isArray(on) ? `${pointer}/${index}` : pointer,
+        message: `unknown event "${name}"${guess ? `; did you mean "${guess}"?` : ""} (a Vobiz event such as Hangup or StartApp, an alias such as call_end, or "*"; list a deliberate custom name in the file's "custom_events")`,
+      },
+    ];
+  });
 }
 
 function indexRuleset(

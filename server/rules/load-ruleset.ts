@@ -18,6 +18,7 @@ import {
 import { templateContext } from "../actions/render-context.ts";
 import { inspectVobizXml } from "../templates/check-vobiz-xml.ts";
 import { compileRulesetInTurns, type Ruleset } from "./compile-ruleset.ts";
+import { unsetSecretWarnings } from "./find-secret-references.ts";
 import { listFiles } from "./list-files.ts";
 import { loadRuleFiles } from "./load-rule-files.ts";
 import { formatProblem, type RuleProblem } from "./rule-problems.ts";
@@ -42,6 +43,8 @@ export interface LoadOptions {
   rulesDir: string;
   templatesDir: string;
   context: ContextOptions;
+  /** names of the SECRET_* variables set; when given, each use of another secret is a warning */
+  secretNames?: ReadonlySet<string>;
 }
 
 export interface LoadResult {
@@ -49,7 +52,10 @@ export interface LoadResult {
   loaded?: LoadedRuleset;
   version?: RulesetVersion;
   problems: RuleProblem[];
-  /** TEMPLATE_XML_DISPUTED findings, whether or not the ruleset loaded */
+  /**
+   * findings that do not stop a load, whether or not the ruleset loaded: TEMPLATE_XML_DISPUTED,
+   * RULE_SECRET_UNSET (`check --strict` treats the warnings as problems)
+   */
   warnings: RuleProblem[];
   tests: RuleTestResult[];
 }
@@ -260,6 +266,17 @@ export async function loadRuleset(options: LoadOptions): Promise<LoadResult> {
         message: `rule "${result.rule}", test "${result.name}": ${describeFailure(failure)}`,
       });
     }
+  }
+  if (options.secretNames !== undefined) {
+    warnings.push(
+      ...unsetSecretWarnings(
+        [
+          ...files.map(({ file, text }) => ({ file, text })),
+          ...[...sources].map(([name, text]) => ({ file: `${templatesLabel}/${name}`, text })),
+        ],
+        options.secretNames,
+      ),
+    );
   }
   const byPlace = (x: RuleProblem, y: RuleProblem): number =>
     x.file.localeCompare(y.file) || x.line - y.line || x.column - y.column;

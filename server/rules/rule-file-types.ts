@@ -84,4 +84,6 @@ export interface RuleFileData {
   callbacks?: CallbacksSection;
   callback?: KaleyraSection;
   fallback?: string;
+  /** event names this file's rules use in `on` that are not Vobiz events or aliases */
+  custom_events?: string[];
 }

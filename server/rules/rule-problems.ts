@@ -1,8 +1,8 @@
 /**
- * Problems found in rule files and templates, and warnings (TEMPLATE_XML_DISPUTED), which have the same
- * shape but never stop a load. Each has a stable code (README "Rule file problem codes"
- * lists them; test/unit/rules/rule-problems.test.ts keeps the two in sync), the file, where in it, and a
- * message that says what is wrong and what would be right.
+ * Problems found in rule files and templates, and warnings (TEMPLATE_XML_DISPUTED, RULE_SECRET_UNSET),
+ * which have the same shape but never stop a load. Each has a stable code (docs/error-codes.md, "Rule file
+ * problem codes", lists them; test/unit/rules/load-ruleset.test.ts keeps the two in sync), the file, where
+ * in it, and a message that says what is wrong and what would be right.
  */
 export const RULE_PROBLEM_CODES = {
   RULE_FILE_UNREADABLE: "the file could not be read",
@@ -12,6 +12,9 @@ export const RULE_PROBLEM_CODES = {
   RULE_UNKNOWN_OPERATION: "a condition uses an operation JsonLogic (and Switchboard) does not have",
   RULE_INVALID_ARGUMENT:
     "an operation's argument cannot work (a bad or non-literal regular expression, time or time zone)",
+  RULE_UNKNOWN_EVENT: "`on` names an event that is not a Vobiz event, an alias or a declared custom name",
+  RULE_SECRET_UNSET:
+    "a template uses secrets.NAME but SECRET_NAME is not set (a warning; an error under check --strict)",
   RULE_INVALID_PATH: "a path glob does not parse",
   RULE_UNKNOWN_PROFILE: "a forward names a profile that no file defines",
   RULE_TOO_MANY_CALLBACKS: "a callback event lists more than 10 profile ids and URLs",

@@ -4,7 +4,8 @@
  */
 import type { ErrorObject } from "ajv";
 
-function closest(word: string, candidates: readonly string[]): string | undefined {
+/** The candidate nearest to `word` (edit distance, case-insensitive), when one is near enough to be a typo. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
   for (const candidate of candidates) {

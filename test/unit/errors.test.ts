@@ -4,10 +4,10 @@ import path from "node:path";
 import { test } from "node:test";
 import { AppError, ERROR_CATALOGUE } from "../../server/errors.ts";
 
-test("README's error-code table lists exactly the catalogue's codes, with their statuses", () => {
-  const readme = readFileSync(path.resolve(import.meta.dirname, "../../README.md"), "utf8");
-  const section = readme.split(/^## Error codes$/m)[1]?.split(/^## /m)[0];
-  assert.ok(section, "README.md has a '## Error codes' section");
+test("the error-code table (docs/error-codes.md) lists exactly the catalogue's codes, with their statuses", () => {
+  const page = readFileSync(path.resolve(import.meta.dirname, "../../docs/error-codes.md"), "utf8");
+  const section = page.split(/^# Error codes$/m)[1]?.split(/^## /m)[0];
+  assert.ok(section, "docs/error-codes.md starts with '# Error codes' and the table of codes");
   const rows = [...section.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])]);
   const documented = Object.fromEntries(rows) as Record<string, number>;
   const catalogue = Object.fromEntries(

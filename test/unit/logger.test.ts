@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { test } from "node:test";
+import { bufferedDestination, createLogger } from "../../server/logger.ts";
 import { createLogSink } from "../helpers/log-sink.ts";
 
 test("credentials, signatures, tokens and secrets are redacted by path", () => {
@@ -48,4 +52,57 @@ test("child loggers keep their bindings and the level is a label", () => {
     { level: sink.lines()[0]?.level, requestId: sink.lines()[0]?.requestId, msg: sink.lines()[0]?.msg },
     { level: "warn", requestId: "r1", msg: "careful" },
   );
+});
+
+type Destination = ReturnType<typeof bufferedDestination> & {
+  end(): void;
+  once(e: "close", f: () => void): void;
+};
+
+/** A buffered destination on a temporary file, ended (and its descriptor closed) after `use`. */
+async function withFileDestination(
+  flushAfterMs: number,
+  use: (destination: Destination, file: string) => Promise<void> | void,
+): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), "switchboard-log-"));
+  const file = path.join(dir, "out.log");
+  const destination = bufferedDestination(openSync(file, "w"), { flushAfterMs }) as Destination;
+  try {
+    await use(destination, file);
+  } finally {
+    const closed = new Promise<void>((resolve) => destination.once("close", resolve));
+    destination.end();
+    await closed;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("a line logged on a quiet service reaches its file descriptor without waiting for 4 KiB more", async () => {
+  await withFileDestination(50, async (destination, file) => {
+    const log = createLogger({ level: "info", destination });
+    log.info({ port: 3000 }, "listening");
+    const deadline = Date.now() + 10_000;
+    while (!readFileSync(file, "utf8").includes('"msg":"listening"')) {
+      assert.ok(Date.now() < deadline, "the line was never written");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  });
+});
+
+test("under load lines still leave in large writes, not one write per line", async () => {
+  await withFileDestination(60_000, (destination) => {
+    // sonic-boom's one write path; if it is renamed this test fails here rather than passing blindly
+    const stream = destination as unknown as { _actualWrite: () => void; _len: number };
+    assert.equal(typeof stream._actualWrite, "function");
+    const writes: number[] = [];
+    const actualWrite = stream._actualWrite.bind(stream);
+    stream._actualWrite = () => {
+      writes.push(stream._len);
+      actualWrite();
+    };
+    const log = createLogger({ level: "info", destination });
+    for (let i = 0; i < 200; i += 1) log.info({ i, eventId: `evt_${i}` }, "event received");
+    assert.ok(writes.length > 0 && writes.length < 20, `${writes.length} writes for 200 lines`);
+    assert.ok(writes.every((length) => length >= 4096));
+  });
 });

@@ -97,6 +97,11 @@ async function answer(
   }
   countReply(reply.outcome, reply.reason ?? "");
   deps.metrics.answerLatency.observe((performance.now() - started) / 1000);
+  // which rule answered, or why the default or fallback reply was sent (switchboard simulate shows it)
+  ctx.set(
+    "X-Switchboard-Reply",
+    `${reply.outcome}${reply.rule ? ` ${reply.rule}` : ""}${reply.reason ? `; ${reply.reason}` : ""}`,
+  );
   ctx.type = "application/xml; charset=utf-8";
   ctx.body = reply.xml;
   return { type, outcome };

@@ -34,6 +34,7 @@ const EXPECTED_LINES: Record<string, number> = {
   TEMPLATE_MISSING: 6,
   TEMPLATE_SYNTAX: 5,
   RULE_TEST_FAILED: 9,
+  RULE_UNKNOWN_EVENT: 5,
 };
 
 for (const file of readdirSync(path.join(RULE_FIXTURES, "invalid"))) {
@@ -70,6 +71,10 @@ test("messages say what is wrong and what would be right", async () => {
     /"India\/Bangalore" is not a time zone; use an IANA name/,
   );
   assert.match(await load("RULE_UNKNOWN_PROFILE.json"), /no profile "CRM-typo".*defined: crm/);
+  assert.match(
+    await load("RULE_UNKNOWN_EVENT.json"),
+    /:5:\d+ RULE_UNKNOWN_EVENT at \/rules\/0\/on\/1: unknown event "Hangups"; did you mean "Hangup"\?.*custom_events/,
+  );
   assert.match(await load("TEMPLATE_MISSING.json"), /no template "ivr\/no-such-file.xml"/);
   assert.match(
     await load("RULE_TEST_FAILED.json"),
@@ -170,10 +175,80 @@ test("the version hash changes with any rule or template byte, and not otherwise
   assert.notEqual((await scratch.load()).version?.hash, second);
 });
 
-test("README's rule-problem table lists exactly the problem codes", () => {
-  const readme = readFileSync(path.join(REPO, "README.md"), "utf8");
-  const section = readme.split(/^### Rule file problem codes$/m)[1]?.split(/^##/m)[0];
-  assert.ok(section, "README.md has a '### Rule file problem codes' section");
+test("on accepts Vobiz events, aliases and * in any case, and a custom name only when the file declares it", async () => {
+  const rule = (on: unknown, id = JSON.stringify(on)): Record<string, unknown> => ({
+    id: `r-${id.replace(/[^A-Za-z0-9]/g, "")}`,
+    on,
+    actions: [{ type: "forward", url: "https://x.example.com/" }],
+  });
+  const known = await scratchRuleset({
+    rules: { "k.json": { rules: [rule("hangup"), rule(["DialAction", "recording.completed"]), rule("*")] } },
+  });
+  assert.deepEqual((await known.load()).problems.map(formatProblem), []);
+  const custom = await scratchRuleset({
+    rules: {
+      "a.json": { custom_events: ["OrderPlaced"], rules: [rule("OrderPlaced")] },
+      "b.json": { rules: [rule("OrderPlaced", "b1"), rule("XyzUnrelated")] },
+    },
+  });
+  const problems = (await custom.load()).problems;
+  assert.deepEqual(
+    problems.map((p) => [p.file, p.code, p.pointer]),
+    [
+      ["rules/b.json", "RULE_UNKNOWN_EVENT", "/rules/0/on"],
+      ["rules/b.json", "RULE_UNKNOWN_EVENT", "/rules/1/on"],
+    ],
+    "a declaration in one file does not cover another",
+  );
+  assert.doesNotMatch(problems[1]?.message ?? "", /did you mean/);
+});
+
+test("a secrets.NAME whose SECRET_NAME is not set is a located warning, not a problem", async () => {
+  const scratch = await scratchRuleset({
+    rules: {
+      "crm.json": {
+        rules: [
+          {
+            id: "crm",
+            on: "Hangup",
+            actions: [
+              {
+                type: "forward",
+                url: "https://crm.example.com/",
+                headers: { "X-Key": "<<secrets.CRM_KEY>>" },
+              },
+            ],
+          },
+        ],
+      },
+    },
+    templates: { "body.njk": '{\n  "token": "<<secrets.OTHER>>"\n}\n' },
+  });
+  const load = (names: string[]) =>
+    loadRuleset({
+      rulesDir: scratch.rulesDir,
+      templatesDir: scratch.templatesDir,
+      context: TEST_CONTEXT,
+      secretNames: new Set(names),
+    });
+  const unset = await load(["OTHER"]);
+  assert.ok(unset.loaded, "it still loads");
+  assert.deepEqual(
+    unset.warnings.map((w) => `${w.file}:${w.line} ${w.code}`),
+    ["rules/crm.json:11 RULE_SECRET_UNSET"],
+  );
+  assert.match(unset.warnings[0]?.message ?? "", /secrets\.CRM_KEY is used but SECRET_CRM_KEY is not set/);
+  assert.deepEqual(
+    (await load([])).warnings.map((w) => `${w.file}:${w.line}:${w.column}`),
+    ["rules/crm.json:11:25", "templates/body.njk:2:15"],
+  );
+  assert.deepEqual((await load(["CRM_KEY", "OTHER"])).warnings, []);
+});
+
+test("the rule-problem table (docs/error-codes.md) lists exactly the problem codes", () => {
+  const page = readFileSync(path.join(REPO, "docs/error-codes.md"), "utf8");
+  const section = page.split(/^## Rule file problem codes$/m)[1]?.split(/^##/m)[0];
+  assert.ok(section, "docs/error-codes.md has a '## Rule file problem codes' section");
   const documented = [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]).sort();
   assert.deepEqual(documented, Object.keys(RULE_PROBLEM_CODES).sort());
 });
