@@ -76,7 +76,12 @@ export function buildApp(deps: AppDeps): Koa<RequestState> {
       deadLetters: deps.deadLetters,
       queue: deps.queue,
     }),
-    adminEventRoutes({ adminToken: config.adminToken, redis: deps.redis, prefix: config.redisPrefix }),
+    adminEventRoutes({
+      adminToken: config.adminToken,
+      redis: deps.redis,
+      prefix: config.redisPrefix,
+      describe: (rule) => deps.registry.current?.ruleset.ruleset.rule(rule)?.description,
+    }),
     apiCallsRoutes({
       adminToken: config.adminToken,
       publicUrl: config.publicUrl,

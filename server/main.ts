@@ -185,6 +185,7 @@ async function assemble(
     consume: config.role !== "web",
     lockMs: config.jobLockMs,
     actionConcurrency: config.actionConcurrency,
+    retentionMs: config.eventRetentionMs,
     log,
   });
   stack.push({ name: "queue", close: () => queue.close() });

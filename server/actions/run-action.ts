@@ -84,6 +84,7 @@ interface Run {
   attempts: number;
   /** the key of this attempt's field: its number, `<redrive>.<number>` for a redriven job */
   attemptKey: string;
+  redriven: boolean;
   /** made only when a line is logged through it: a child logger per delivery cost as much as the line */
   log: Logger | undefined;
 }
@@ -101,7 +102,13 @@ const logOf = (run: Run): Logger => (run.log ??= run.deps.log.child(logFields(ru
 
 /** the action's state field in the trace */
 const stateField = (run: Run, fields: Record<string, unknown>): string =>
-  JSON.stringify(Object.assign(fields, { attempt: run.attempt, at: Date.now() }));
+  JSON.stringify(
+    Object.assign(
+      fields,
+      { attempt: run.attempt, at: Date.now() },
+      run.redriven ? { key: run.attemptKey } : {},
+    ),
+  );
 
 const stateKey = (run: Run): string => actionField(run.data.rule.id, run.data.actionIndex);
 
@@ -152,6 +159,7 @@ export function createActionRunner(deps: ActionRunnerDeps): DeliveryHandler {
       attempt: lease.attempt,
       attempts: lease.attempts,
       attemptKey: data.redrives ? `${data.redrives}.${lease.attempt}` : String(lease.attempt),
+      redriven: (data.redrives ?? 0) > 0,
       log: undefined,
     };
     const action = compiledAction(data, deps.registry);

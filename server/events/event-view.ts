@@ -46,7 +46,15 @@ function statusOf(
     : "pending";
 }
 
-export function eventView(id: string, trace: Trace): EventView {
+/**
+ * `describe` gives a rule's description (from the loaded ruleset: traces do not copy descriptions, which
+ * would cost every retained event their length).
+ */
+export function eventView(
+  id: string,
+  trace: Trace,
+  describe: (rule: string) => string | undefined = () => undefined,
+): EventView {
   const event = tracedEvent(trace);
   const decision = readDecision(id, trace.decision);
   const actions = (decision?.actions ?? []).map((action) => {
@@ -75,7 +83,7 @@ export function eventView(id: string, trace: Trace): EventView {
     verification: event.verification,
     requestId: typeof trace.requestId === "string" ? trace.requestId : undefined,
     ruleset: decision?.ruleset ?? null,
-    matches: decision?.matched ?? [],
+    matches: (decision?.matched ?? []).map((rule) => ({ ...rule, description: describe(rule.id) ?? null })),
     errors: decision?.errors ?? [],
     answer: trace.answer ?? null,
     actions,

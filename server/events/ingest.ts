@@ -97,7 +97,13 @@ export function createIngest(deps: IngestDeps): Ingest {
       ? JSON.stringify({ ...job, raw: "", payload: redactPayload(event.payload, deps.secretValues) })
       : "";
     const signed = family !== undefined && nonce !== undefined;
-    const decision = deps.decider.decide(job, event.payload, event.evaluated);
+    let decision: Decision | undefined;
+    try {
+      decision = deps.decider.decide(job, event.payload, event.evaluated);
+    } catch (error) {
+      // never expected: the event is stored with an event job, which decides it (and retries)
+      deps.log.error({ err: error, eventId: id }, "the request path could not decide the event");
+    }
     const fields: Record<string, string> = {
       event: traced === "" ? eventJson : traced,
       type: JSON.stringify(type),

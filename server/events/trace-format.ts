@@ -2,8 +2,9 @@
  * How an event's trace is stored: one Redis string per event, kept small because it is kept for the
  * whole retention (docs/BENCHMARKS.md "Redis memory per event"). It is a list of JSON objects, one per
  * line, each written once and never rewritten: the claim writes the first (and the decision's, when the
- * request path decided), later writes append a line (APPEND, only to a trace that exists, so nothing is
- * written without the retention's TTL). Read, the lines are merged in order: a later key replaces an
+ * request path decided), later writes append a line (the joined text is SET again with the TTL it had:
+ * APPEND would leave room to grow that the trace would carry for its whole retention; only onto a trace
+ * that exists, so nothing is written without a TTL). Read, the lines are merged in order: a later key replaces an
  * earlier one. Keys:
  * - `event`: the request as stored (the job's event data, or a redacted copy); `type`; `requestId`;
  *   `answer`: the /answer reply's outcome;
@@ -162,9 +163,11 @@ export function actionAttempts(
   const state = actionState(trace, rule, index);
   // a delivery's last attempt lives in its state only (attempt keys are written for attempts that failed)
   if (state?.state === "delivered" && state.via === undefined && state.at !== undefined) {
-    const { attempt, at, request, status, latencyMs } = state;
-    if (!attempts.some((a) => a.attempt === String(attempt)))
-      attempts.push({ attempt: String(attempt), at, request, status, latencyMs, verdict: "delivered" });
+    const { at, request, status, latencyMs } = state;
+    // a redriven job's attempts are keyed `<redrive>.<n>` (its state says which)
+    const key = typeof state.key === "string" ? state.key : String(state.attempt);
+    if (!attempts.some((a) => a.attempt === key))
+      attempts.push({ attempt: key, at, request, status, latencyMs, verdict: "delivered" });
   }
   return attempts.sort((a, b) => String(a.at).localeCompare(String(b.at)));
 }

@@ -23,11 +23,13 @@ export function tracePayload(trace: Trace): Payload {
 }
 
 // SET of the joined text, not APPEND: APPEND leaves the string room to grow (up to twice its size), which
-// a trace kept for days would carry to the end; KEEPTTL keeps the retention
+// a trace kept for days would carry to the end; the TTL is carried over (PTTL, not SET's KEEPTTL, which
+// needs Redis 6)
 const APPEND_IF_EXISTS = `
 local trace = redis.call("GET", KEYS[1])
-if not trace then return 0 end
-redis.call("SET", KEYS[1], trace .. ARGV[1], "KEEPTTL")
+local ttl = redis.call("PTTL", KEYS[1])
+if not trace or ttl <= 0 then return 0 end
+redis.call("SET", KEYS[1], trace .. ARGV[1], "PX", ttl)
 return 1`;
 
 export interface TraceStore {

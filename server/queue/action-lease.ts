@@ -16,7 +16,7 @@ export interface ActionLease {
   readonly attempts: number;
   /** run by the process that received the event, at once, or taken from the queue */
   readonly started: "request" | "queue";
-  /** done: the trace fields are written with the completion; the job is removed */
+  /** done: the trace fields are written, then the job is completed (and removed) */
   complete(trace: Record<string, string>): void;
   /** run again after the action's backoff, at least `afterMs` (a Retry-After) */
   retry(reason: string, afterMs?: number): void;
@@ -40,7 +40,8 @@ export function leaseOn(
   job: Bull.Job<ActionJobData>,
   started: ActionLease["started"],
 ): { lease: ActionLease; settlement: () => Settlement | undefined } {
-  const deferrals = job.data.deferrals ?? 0;
+  // a deferral is saved before bull counts the run: a process that died in between saved one too many
+  const deferrals = Math.min(job.data.deferrals ?? 0, job.attemptsMade);
   const attempts = job.opts.attempts ?? 1;
   job.opts.attempts = attempts + deferrals;
   const attempt = job.attemptsMade + 1 - deferrals;

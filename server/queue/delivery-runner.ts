@@ -58,12 +58,21 @@ export function createDeliveryRunner(deps: DeliveryRunnerDeps): DeliveryRunner {
     for (const [job, since] of inFlight) {
       if (since > due) continue;
       inFlight.set(job, Date.now());
-      job.extendLock(lockMs).catch((error: unknown) => {
-        log.warn({ err: error, jobId: job.id }, "delivery: lock not renewed");
-      });
+      job.extendLock(lockMs).then(
+        (renewed) => {
+          // 0: the lock is gone (it ran out while Redis was away): the queue may run the job again
+          if (!renewed) log.warn({ jobId: job.id }, "delivery: lock lost; the queue may run it again");
+        },
+        (error: unknown) => log.warn({ err: error, jobId: job.id }, "delivery: lock not renewed"),
+      );
     }
   }, lockMs / 4);
   renew.unref();
+
+  const traceOrLog = (job: Bull.Job<ActionJobData>, trace: Record<string, string>): Promise<unknown> =>
+    deps.writeTrace(job.data.event.id, trace).catch((error: unknown) => {
+      log.warn({ err: error, jobId: job.id }, "delivery: done, but its trace could not be written");
+    });
 
   async function runTaken(job: Bull.Job<ActionJobData>, prepared: unknown): Promise<void> {
     inFlight.set(job, Date.now());
@@ -77,10 +86,11 @@ export function createDeliveryRunner(deps: DeliveryRunnerDeps): DeliveryRunner {
         settled = { kind: "fail", error: error as Error, discard: false };
       }
       if (settled.kind === "complete") {
-        await Promise.all([
-          deps.writeTrace(job.data.event.id, settled.trace),
-          job.moveToCompleted(undefined, false, true),
-        ]);
+        // the trace first (the same connection keeps the order); once delivered, a trace that could not
+        // be written is logged, never a reason to send again
+        const traced = traceOrLog(job, settled.trace);
+        await job.moveToCompleted(undefined, false, true);
+        await traced;
       } else {
         if (settled.discard) await job.discard();
         await job.moveToFailed(settled.error); // a retry after the backoff, or bull's failed set
@@ -106,7 +116,7 @@ export function createDeliveryRunner(deps: DeliveryRunnerDeps): DeliveryRunner {
         const settled = settlement();
         if (settled === undefined) return;
         if (settled.kind === "complete") {
-          await deps.writeTrace(job.data.event.id, settled.trace);
+          await traceOrLog(job, settled.trace);
           return;
         }
         if (settled.discard) await job.discard();
@@ -119,11 +129,19 @@ export function createDeliveryRunner(deps: DeliveryRunnerDeps): DeliveryRunner {
       // after the reply has been written: the sender is not kept waiting for the destination
       setImmediate(() => {
         for (const { id, value } of jobs) {
-          const job = new BullJob(consumer, "__default__", value, {
-            ...jobOptionsFor(value.action),
-            jobId: id,
-            timestamp,
-          });
+          let job: Bull.Job<ActionJobData>;
+          try {
+            job = new BullJob(consumer, "__default__", value, {
+              ...jobOptionsFor(value.action),
+              jobId: id,
+              timestamp,
+            });
+          } catch (error) {
+            // never expected; the job is in Redis, locked: once the lock runs out the queue runs it
+            log.error({ err: error, jobId: id }, "delivery: could not start; the queue runs it");
+            slots.give();
+            continue;
+          }
           job.id = id;
           (job as { processedOn?: number }).processedOn = timestamp;
           deps.started("request");

@@ -66,6 +66,8 @@ export interface EventQueueOptions {
   lockMs: number;
   /** deliveries at once in this process, taken at claim time and from the queue together */
   actionConcurrency: number;
+  /** EVENT_RETENTION: a trace the dispatch writes (its own had expired) is kept this long */
+  retentionMs: number;
   log: Logger;
 }
 
@@ -75,11 +77,13 @@ export function createEventQueue(connections: RedisConnections, options: EventQu
   const dispatches = defineQueueScripts(connections.worker, queues);
   const slots = new DeliverySlots(options.actionConcurrency);
   let runner: DeliveryRunner | undefined;
+  let closing = false;
 
   return {
     async claim(input, decided) {
       const wanted = decided?.jobs.length ?? 0;
-      const take = runner === undefined || wanted === 0 ? 0 : slots.tryTake(wanted);
+      // once closing, nothing more is taken at once: the queue runs it after the restart, or elsewhere
+      const take = runner === undefined || wanted === 0 || closing ? 0 : slots.tryTake(wanted);
       let reply;
       try {
         reply = await claims.claim({
@@ -105,6 +109,7 @@ export function createEventQueue(connections: RedisConnections, options: EventQu
       const dispatched = await dispatches.dispatch({
         trace,
         now: Date.now(),
+        retentionMs: options.retentionMs,
         eventJson: JSON.stringify(event),
         jobs: plan.jobs,
       });
@@ -147,6 +152,7 @@ export function createEventQueue(connections: RedisConnections, options: EventQu
       );
     },
     async close() {
+      closing = true;
       await runner?.drain();
       await queues.close();
     },

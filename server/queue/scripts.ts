@@ -46,6 +46,8 @@ export interface DispatchCall {
   /** the trace's key, the text whose presence in it says "decided", and the text to append */
   trace: { key: string; mark: string; append: string };
   now: number;
+  /** how long a trace written by the dispatch (its own had expired) is kept */
+  retentionMs: number;
   eventJson: string;
   jobs: readonly ActionJobToAdd[];
 }
@@ -108,7 +110,15 @@ export function defineQueueScripts(
     },
     dispatch(call) {
       const { trace } = call;
-      const args = [trace.key, ...actions.keys, call.now, trace.mark, trace.append, call.eventJson];
+      const args = [
+        trace.key,
+        ...actions.keys,
+        call.now,
+        trace.mark,
+        trace.append,
+        call.eventJson,
+        call.retentionMs,
+      ];
       for (const job of call.jobs) args.push(job.id, job.rest, optsOf(job, call.now));
       return dispatch(...args);
     },

@@ -73,6 +73,7 @@ export async function buildTestApp(
     consume: false,
     lockMs: config.jobLockMs,
     actionConcurrency: config.actionConcurrency,
+    retentionMs: config.eventRetentionMs,
     log,
   });
   onCleanup(async () => {

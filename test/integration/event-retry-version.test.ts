@@ -37,6 +37,7 @@ const queue = createEventQueue(connections, {
   consume: false,
   lockMs: 30_000,
   actionConcurrency: 1,
+  retentionMs: 60_000,
   log,
 });
 service.testRedis.onCleanup(async () => {

@@ -219,6 +219,17 @@ test("a dead destination: fallback tried, then a dead letter with the whole hist
   assert.equal(retried.status, 202);
   await until("the redrive to arrive", () => requestsTo("/dead").length === 3 || undefined);
   assert.equal(requestsTo("/dead")[2]?.headers["idempotency-key"], `${id}:dead:0`);
+  const redriven = await settled(id, "dead", "delivered");
+  assert.deepEqual(
+    (redriven.attempts as Array<{ attempt: string; status: number }>).map((a) => [a.attempt, a.status]),
+    [
+      ["1", 503],
+      ["2", 503],
+      ["fallback", 500],
+      ["1.1", 200],
+    ],
+    "the trace keeps the first run's attempts and adds the redrive's",
+  );
   const after = (await (await admin("/admin/dead-letters")).json()) as { items: Array<{ id: string }> };
   assert.ok(!after.items.some((item) => item.id === letter.id), "no longer a dead letter");
   deadRecovers = false;

@@ -17,6 +17,8 @@ export interface AdminEventDeps {
   adminToken: string;
   redis: Redis;
   prefix: string;
+  /** a rule's description in the loaded ruleset */
+  describe?: (rule: string) => string | undefined;
 }
 
 const text = (value: unknown): string | undefined =>
@@ -71,7 +73,7 @@ export function adminEventRoutes(deps: AdminEventDeps): Router<RequestState> {
         last = `${score}:${id}`;
         const trace = traces[index];
         if (trace === undefined) continue;
-        const view = eventView(id, trace);
+        const view = eventView(id, trace, deps.describe);
         if (type !== undefined && view.type?.toLowerCase() !== type) continue;
         if (status !== undefined && view.status !== status) continue;
         if (callUuid !== undefined && (view.payload as Record<string, unknown> | null)?.CallUUID !== callUuid)
@@ -93,7 +95,7 @@ export function adminEventRoutes(deps: AdminEventDeps): Router<RequestState> {
     const [trace] = await readTraces(deps.redis, deps.prefix, [id]);
     if (trace === undefined)
       throw new AppError("NOT_FOUND", `No event "${id}" (traces are kept for EVENT_RETENTION).`);
-    ctx.body = eventView(id, trace);
+    ctx.body = eventView(id, trace, deps.describe);
   });
   return router;
 }

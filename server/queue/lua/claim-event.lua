@@ -3,7 +3,7 @@
 -- has decided it, the decision and its action jobs. Scripts run in isolation but keep the writes made
 -- before an error, so the jobs are written first and the de-duplication record last: if anything fails,
 -- the caller answers 503, the sender retries, and the retry is stored (at worst a second time). Never a
--- lost event. Keys and arguments are built in one place: server/queue/scripts.ts `claimCall`.
+-- lost event. Keys and arguments are built in one place: server/queue/scripts.ts `claim`.
 -- KEYS: 1 de-dup key, 2 nonce key, 3 event index, 4 the trace (written as given), 5-10 bull's addJob keys of the events
 -- queue, 11-16 those of the actions queue, 17 the actions queue's active list.
 -- Returns {"replayed"} | {"duplicate", first id} | {"stored", id, taken}: taken has a "1" for each of the
