@@ -17,7 +17,7 @@ import { decisionTraceLine, planOf } from "./decide-event.ts";
 import { resolveEventType } from "./event-type.ts";
 import type { Payload } from "./parse-payload.ts";
 import { needsRedaction, redactPayload } from "./redact-payload.ts";
-import { traceLine } from "./trace-format.ts";
+import { firstLine } from "./trace-format.ts";
 import { traceKeys } from "./trace-keys.ts";
 
 const DEDUP_TTL_SECONDS = 24 * 3600;
@@ -105,12 +105,13 @@ export function createIngest(deps: IngestDeps): Ingest {
       deps.log.error({ err: error, eventId: id }, "the request path could not decide the event");
     }
     const fields: Record<string, string> = {
-      event: traced === "" ? eventJson : traced,
       type: JSON.stringify(type),
       requestId: JSON.stringify(event.requestId),
     };
     if (event.answer !== undefined) fields.answer = event.answer;
-    const trace = traceLine(fields) + (decision === undefined ? "" : decisionTraceLine(decision));
+    // the trace keeps the job's event data (put in by the claim), or the redacted copy
+    const trace = firstLine(traced === "" ? undefined : traced, fields);
+    if (decision !== undefined) trace.tail += decisionTraceLine(decision);
     let claimed;
     try {
       claimed = await deps.queue.claim(

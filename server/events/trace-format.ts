@@ -28,6 +28,21 @@ export function traceLine(fields: Readonly<Record<string, string>>): string {
   return line === "" ? "" : `${line}}`;
 }
 
+/**
+ * The claim's first line, split around the event's JSON (the queue puts it in, so it is sent once):
+ * `{"event":` + event + the other fields.
+ */
+export function firstLine(
+  event: string | undefined,
+  fields: Readonly<Record<string, string>>,
+): { head: string; withEvent: boolean; tail: string } {
+  const rest = traceLine(fields);
+  const tail = rest === "" ? "}" : `,${rest.slice(1)}`;
+  return event === undefined
+    ? { head: '{"event":', withEvent: true, tail }
+    : { head: `{"event":${event}`, withEvent: false, tail };
+}
+
 /** the start of the decision's line: its presence says the event was decided */
 export const DECISION_MARK = '\n{"decision":';
 

@@ -34,8 +34,11 @@ export interface ClaimCall {
   signed: boolean;
   /** the event job's data (JSON) */
   eventJson: string;
-  /** the trace as the claim writes it (its format is the events layer's: events/trace-format.ts) */
-  trace: string;
+  /**
+   * The trace as the claim writes it: `head`, then the event's JSON when `withEvent` (so that it is sent
+   * once, not twice), then `tail`. Its format is the events layer's (events/trace-format.ts).
+   */
+  trace: { head: string; withEvent: boolean; tail: string };
   /** decided in the request path: the action jobs (the decision is in `trace`); else an event job */
   decided?: { jobs: readonly ActionJobToAdd[] };
   /** the first `count` action jobs are stored taken by the caller, locked with `token` */
@@ -103,7 +106,8 @@ export function defineQueueScripts(
         keys.dedup, keys.nonce, keys.index, keys.trace, ...events.keys, ...actions.keys, activeKey,
         call.eventId, call.hash, call.now, call.dedupTtlSeconds, call.retentionMs, call.signed ? "1" : "0",
         call.eventJson, decided === undefined ? events.optsWith(EVENT_JOB, call.eventId, call.now) : "",
-        call.trace, call.take.count, call.take.token, call.take.lockMs, jobKeyPrefix,
+        call.trace.head, call.trace.withEvent ? "1" : "0", call.trace.tail,
+        call.take.count, call.take.token, call.take.lockMs, jobKeyPrefix,
       ]; // prettier-ignore
       for (const job of decided?.jobs ?? []) args.push(job.id, job.rest, optsOf(job, call.now));
       return claim(...args);

@@ -299,11 +299,14 @@ test("a destination that is down does not hold up the others", async () => {
   for (const id of ids) await settled(id, "healthy", "delivered");
   assert.equal(requestsTo("/healthy").length, 12);
   for (const id of ids)
-    await until("the down forward to give up", async () =>
-      (await actionState(id, "down"))?.state === "dead_letter" ||
-      (await actionState(id, "down"))?.state === "waiting"
-        ? true
-        : undefined,
+    await until(
+      "the down forward to give up",
+      async () =>
+        (await actionState(id, "down"))?.state === "dead_letter" ||
+        (await actionState(id, "down"))?.state === "waiting"
+          ? true
+          : undefined,
+      30_000, // twelve events' retries on a loaded machine
     );
   const metrics = await (await fetch(`${service.url}/metrics`)).text();
   assert.match(

@@ -4,7 +4,7 @@
 -- before an error, so the jobs are written first and the de-duplication record last: if anything fails,
 -- the caller answers 503, the sender retries, and the retry is stored (at worst a second time). Never a
 -- lost event. Keys and arguments are built in one place: server/queue/scripts.ts `claim`.
--- KEYS: 1 de-dup key, 2 nonce key, 3 event index, 4 the trace (written as given), 5-10 bull's addJob keys of the events
+-- KEYS: 1 de-dup key, 2 nonce key, 3 event index, 4 the trace (head .. event JSON? .. tail), 5-10 bull's addJob keys of the events
 -- queue, 11-16 those of the actions queue, 17 the actions queue's active list.
 -- Returns {"replayed"} | {"duplicate", first id} | {"stored", id, taken}: taken has a "1" for each of the
 -- first `take` action jobs that was taken by the caller, a "0" where it could not be (a paused queue).
@@ -13,10 +13,11 @@
 -- @bull-add-job bullAddAction
 
 local eventId, hash, now, ttl, retention = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local signed, eventJson, eventOpts, trace = ARGV[6] == "1", ARGV[7], ARGV[8], ARGV[9]
-local take, token, lockMs, jobPrefix = tonumber(ARGV[10]), ARGV[11], ARGV[12], ARGV[13]
+local signed, eventJson, eventOpts = ARGV[6] == "1", ARGV[7], ARGV[8]
+local traceHead, traceWithEvent, traceTail = ARGV[9], ARGV[10] == "1", ARGV[11]
+local take, token, lockMs, jobPrefix = tonumber(ARGV[12]), ARGV[13], ARGV[14], ARGV[15]
 local decided = eventOpts == "" -- decided in the request path: action jobs instead of an event job
-local FIRST_JOB = 14 -- then three arguments per action job: id, its data JSON less the event, opts JSON
+local FIRST_JOB = 16 -- then three arguments per action job: id, its data JSON less the event, opts JSON
 
 if signed then
   local seen = redis.call("GET", KEYS[2])
@@ -51,8 +52,10 @@ if decided then
 else
   bullAddEvent({KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]}, eventId, eventJson, eventOpts, now)
 end
--- the trace in one write, with the retention
-redis.call("SET", KEYS[4], trace, "PX", retention)
+-- the trace in one write, with the retention (the event's JSON is put in here, not sent twice)
+local trace = traceHead
+if traceWithEvent then trace = trace .. eventJson end
+redis.call("SET", KEYS[4], trace .. traceTail, "PX", retention)
 redis.call("ZADD", KEYS[3], now, eventId)
 -- last: the de-duplication and nonce records say "stored", so they are written once everything else is
 redis.call("SET", KEYS[1], eventId, "EX", ttl)
