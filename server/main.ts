@@ -12,7 +12,8 @@ import { isAppError } from "./errors.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMetrics } from "./metrics.ts";
 import { startEmbeddedRedis } from "./redis/embedded-redis.ts";
-import { checkRedis, createRedisConnections } from "./redis/redis-connections.ts";
+import { createRedisConnections } from "./redis/redis-connections.ts";
+import { openStartGate } from "./http/start-gate.ts";
 import { createQueues } from "./queue/queues.ts";
 import { buildApp } from "./app.ts";
 import { healthRoutes } from "./http/routes/health-routes.ts";
@@ -107,14 +108,25 @@ async function assemble(
   if (first.errors.length > 0) throw rulesetInvalid(first.errors);
 
   let redisUrl = config.redisUrl;
-  if (redisUrl === undefined) {
+  if (redisUrl === undefined && config.redis.sentinels === undefined) {
     const embedded = await startEmbeddedRedis({ dir: path.join(config.dataDir, "redis"), log });
     stack.push({ name: "embedded redis", close: () => embedded.stop() });
     redisUrl = embedded.url;
   }
-  const connections = createRedisConnections(redisUrl, log, `switchboard:${config.redisPrefix}`);
+  const connections = createRedisConnections(
+    redisUrl,
+    log,
+    `switchboard:${config.redisPrefix}`,
+    config.redis,
+  );
   stack.push({ name: "redis connections", close: () => connections.close() });
-  await checkRedis(connections.command);
+  // the port listens while Redis is awaited, so /ready can say why the service is not ready yet
+  const gate =
+    config.role === "worker"
+      ? undefined
+      : await openStartGate({ ...config, warnings, rulesetVersion: () => registry.current?.version });
+  if (gate !== undefined) stack.push({ name: "http server (starting)", close: () => gate.close() });
+  await connections.waitUntilReady({ onWaiting: (reason) => gate?.waiting(reason) });
 
   const fleet = createFleetReload({
     command: connections.command,
@@ -273,8 +285,8 @@ async function assemble(
         adminRulesRoutes({ adminToken: config.adminToken, registry, fleet, context }),
       ],
     });
-    const server = app.listen(config.port, config.host);
-    await once(server, "listening");
+    const server = gate?.serve(app.callback()) ?? app.listen(config.port, config.host);
+    if (!server.listening) await once(server, "listening");
     stack.push({
       name: "http server",
       close: () =>
@@ -287,7 +299,7 @@ async function assemble(
     url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
     log.info({ port, host: config.host, publicUrl: config.publicUrl, role: config.role }, "listening");
   }
-  return { url, redisUrl, close };
+  return { url, redisUrl: redisUrl ?? connections.label, close };
 }
 
 /** Values that must never appear in traces, logs or dead letters. */

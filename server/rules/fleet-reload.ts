@@ -87,7 +87,12 @@ export function createFleetReload(options: FleetOptions): FleetReload {
     };
     await command.hset(instancesKey, instanceId, JSON.stringify(info));
   };
+  // the command connection fails fast while Redis is away: a heartbeat then waits for the next one
   const beatQuietly = (): void => {
+    if (command.status !== "ready") {
+      log.debug({ status: command.status }, "heartbeat skipped: Redis is not connected");
+      return;
+    }
     beat().catch((error: unknown) => log.debug({ err: error }, "heartbeat failed"));
   };
 
@@ -125,7 +130,9 @@ export function createFleetReload(options: FleetOptions): FleetReload {
     async start() {
       subscriber.on("message", onMessage);
       await subscriber.subscribe(channel);
-      await beat();
+      // the instance is listed once Redis takes a heartbeat; a start never fails on one
+      if (command.status === "ready")
+        await beat().catch((error: unknown) => log.debug({ err: error }, "heartbeat failed"));
       heartbeat = setInterval(beatQuietly, heartbeatMs);
       heartbeat.unref();
     },
@@ -188,7 +195,7 @@ export function createFleetReload(options: FleetOptions): FleetReload {
       if (heartbeat) clearInterval(heartbeat);
       subscriber.off("message", onMessage);
       await subscriber.unsubscribe(channel).catch(() => undefined);
-      await command.hdel(instancesKey, instanceId).catch(() => undefined);
+      if (command.status === "ready") await command.hdel(instancesKey, instanceId).catch(() => undefined);
     },
   };
 }
