@@ -36,6 +36,7 @@ import { createCallStore } from "./calls/call-store.ts";
 import { createVobizClient } from "./calls/vobiz-client.ts";
 import { VERSION } from "./version.ts";
 import { createIngest, trimEventIndex, type IncomingEvent, type IngestResult } from "./events/ingest.ts";
+import { awaitReplicas } from "./events/await-replicas.ts";
 import { ingestRoutes } from "./http/routes/ingest-routes.ts";
 import { createEventProcessor, inlineDecider } from "./workers/process-event.ts";
 import { createInlineDelivery, type InlineDelivery } from "./workers/inline-delivery.ts";
@@ -203,7 +204,7 @@ async function assemble(
 
   let url: string | undefined;
   if (config.role !== "worker") {
-    const ingest = createIngest({
+    const ingestOnPrimary = createIngest({
       redis: connections.command,
       queue: queues.events,
       actions: queues.actions,
@@ -215,6 +216,7 @@ async function assemble(
       secretValues: secretValues(config),
       log,
     });
+    const ingest = awaitReplicas(ingestOnPrimary, connections.command, config); // REDIS_MIN_REPLICAS
     const reply = createAnswerer({ registry, context, budgetMs: config.answerBudgetMs, log });
     const journal = createAnswerJournal({ dir: path.join(config.dataDir, "journal"), ingest, log });
     journal.start();

@@ -172,6 +172,11 @@ export function createRedisConnections(
       await Promise.all(
         opened.map(async (client) => {
           if (client.status === "end") return;
+          // QUIT on a connection that is away would wait in the offline queue for Redis to come back
+          if (client.status !== "ready") {
+            client.disconnect();
+            return;
+          }
           try {
             await client.quit();
           } catch {

@@ -194,7 +194,8 @@ export function createFleetReload(options: FleetOptions): FleetReload {
     async close() {
       if (heartbeat) clearInterval(heartbeat);
       subscriber.off("message", onMessage);
-      await subscriber.unsubscribe(channel).catch(() => undefined);
+      // both connections wait (subscriber) or fail (command) while Redis is away: a stop must not hang
+      if (subscriber.status === "ready") await subscriber.unsubscribe(channel).catch(() => undefined);
       if (command.status === "ready") await command.hdel(instancesKey, instanceId).catch(() => undefined);
     },
   };
