@@ -1,14 +1,13 @@
 /**
  * Real Redis topologies on 127.0.0.1 for the replication and failover tests: a primary with replicas
  * (redis-server processes) and a Sentinel (redis-sentinel, Debian's package, which scripts/ensure-redis.sh
- * installs). Every process runs on a free port in its own scratch folder, and is stopped by its PID after
- * the file's tests, whatever happened.
+ * installs). Every process runs on a free port in its own scratch folder, and is stopped by its PID
+ * (`stop()`, or when the test process exits, whatever happened).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { after } from "node:test";
 import { Redis } from "ioredis";
 import { startEmbeddedRedis, type EmbeddedRedis } from "../../server/redis/embedded-redis.ts";
 import { findFreePort } from "../../server/redis/find-free-port.ts";
@@ -38,6 +37,8 @@ export interface Topology {
   masterName: string;
   /** starts one more replica of the primary (online when this resolves) */
   addReplica(): Promise<RedisNode>;
+  /** stops every process by its PID and removes the scratch folders */
+  stop(): Promise<void>;
 }
 
 const log = createLogSink("warn").log;
@@ -155,9 +156,19 @@ export async function startTopology(options: { replicas: number; sentinel: boole
   const root = mkdtempSync(path.join(os.tmpdir(), "switchboard-topology-"));
   const nodes: RedisNode[] = [];
   let sentinel: Sentinel | undefined;
-  after(async () => {
-    await sentinel?.stop();
-    for (const node of nodes) await node.stop();
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await sentinel?.stop();
+      for (const node of nodes) await node.stop();
+      rmSync(root, { recursive: true, force: true });
+    })());
+  // tests call stop() in their own after hook, once their services are closed (a service stopping after
+  // its Redis has gone waits for it); should they not get there, the processes die with this one
+  process.once("exit", () => {
+    for (const pid of [...nodes.map((node) => node.pid), sentinel?.pid ?? -1]) {
+      if (pid > 0 && isRunning(pid)) process.kill(pid, "SIGKILL");
+    }
     rmSync(root, { recursive: true, force: true });
   });
   const primary = await startNode(path.join(root, "primary"));
@@ -177,5 +188,5 @@ export async function startTopology(options: { replicas: number; sentinel: boole
   for (let i = 0; i < options.replicas; i += 1) await addReplica();
   const masterName = "sb-test";
   if (options.sentinel) sentinel = await startSentinel(root, masterName, primary.port);
-  return { primary, replicas, sentinel, masterName, addReplica };
+  return { primary, replicas, sentinel, masterName, addReplica, stop };
 }

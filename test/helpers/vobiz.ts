@@ -12,6 +12,8 @@ export interface SendOptions {
   /** send no signature headers at all */
   unsigned?: boolean;
   publicUrl?: string;
+  /** aborts the request (e.g. AbortSignal.timeout) */
+  signal?: AbortSignal;
 }
 
 /**
@@ -43,5 +45,10 @@ export function sendVobiz(
     ...(method === "GET" ? {} : { "content-type": "application/x-www-form-urlencoded" }),
     ...options.headers,
   };
-  return fetch(`${serviceUrl}${target}`, { method, headers, ...(method === "GET" ? {} : { body: encoded }) });
+  return fetch(`${serviceUrl}${target}`, {
+    method,
+    headers,
+    ...(method === "GET" ? {} : { body: encoded }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
 }

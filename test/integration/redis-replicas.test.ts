@@ -4,7 +4,7 @@
  * answered 200 (a duplicate) once a replica has it.
  */
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { Redis } from "ioredis";
 import { startTestService } from "../helpers/service.ts";
 import { startTopology, waitForReplicas } from "../helpers/redis-topology.ts";
@@ -17,6 +17,10 @@ const service = await startTestService(import.meta.url, {
   REDIS_MIN_REPLICAS_TIMEOUT: "900ms",
   ROLE: "web",
   LOG_LEVEL: "warn",
+});
+after(async () => {
+  await service.close();
+  await topology.stop();
 });
 
 async function onReplica<T>(port: number, read: (replica: Redis) => Promise<T>): Promise<T> {
