@@ -39,7 +39,7 @@ const code = await new Promise<number>((resolve) => {
       "tsx",
       "--test",
       "--test-concurrency=4",
-      "--test-timeout=120000",
+      "--test-timeout=300000", // per file: the 10,000-request fuzz file takes ~1 min alone, over 2 min on a busy machine
       "--test-force-exit",
       ...files,
     ],
