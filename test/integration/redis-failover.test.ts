@@ -112,11 +112,18 @@ test("kill -9 of the primary under load: Sentinel promotes a replica, no acknowl
       60_000,
     );
     const promotedAt = Date.now();
+    let lastReady = "";
     await until(
       "the service is ready again after the promotion",
-      async () => ((await fetch(`${webUrl}/ready`)).status === 200 ? true : undefined),
+      async () => {
+        const ready = await fetch(`${webUrl}/ready`);
+        lastReady = `${ready.status} ${await ready.text()}`;
+        return ready.status === 200 ? true : undefined;
+      },
       30_000,
-    );
+    ).catch((error: unknown) => {
+      throw new Error(`not ready 30 s after the promotion; /ready said ${lastReady}`, { cause: error });
+    });
     const before = acked().length;
     await until(
       "50 more events acknowledged on the new primary",
