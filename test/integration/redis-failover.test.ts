@@ -154,9 +154,12 @@ test("kill -9 of the primary under load: Sentinel promotes a replica, no acknowl
       ).catch(async (error: unknown) => {
         const states = await Promise.all(ids.map((id) => primary.hget(`${prefix}:trace:${id}`, "state")));
         const lost = ids.filter((_, i) => states[i] === null);
-        throw new Error(`${lost.length} acknowledged event(s) lost: ${lost.slice(0, 5).join(", ")}`, {
-          cause: error,
-        });
+        const waiting = ids.filter((_, i) => states[i] !== null && states[i] !== "dispatched");
+        throw new Error(
+          `${lost.length} acknowledged event(s) lost (${lost.slice(0, 5).join(", ")}), ` +
+            `${waiting.length} stored but not processed within 60 s`,
+          { cause: error },
+        );
       });
     } finally {
       primary.disconnect();
