@@ -22,12 +22,14 @@ import { startIndexTrim } from "./events/index-trim.ts";
 import { createIngest } from "./events/ingest.ts";
 import { createRequestDecider } from "./events/request-decider.ts";
 import { createLimitedServer } from "./http/server-limits.ts";
+import { openStartGate } from "./http/start-gate.ts";
+import { awaitReplicas } from "./events/await-replicas.ts";
 import { createTraceStore } from "./events/trace-store.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { createEventQueue, type EventQueue } from "./queue/event-queue.ts";
 import { startEmbeddedRedis } from "./redis/embedded-redis.ts";
-import { checkRedis, createRedisConnections, type RedisConnections } from "./redis/redis-connections.ts";
+import { createRedisConnections, type RedisConnections } from "./redis/redis-connections.ts";
 import { createFleetReload, type FleetReload } from "./rules/fleet-reload.ts";
 import type { LoadedRuleset } from "./rules/load-ruleset.ts";
 import { RuleRegistry } from "./rules/rule-registry.ts";
@@ -94,7 +96,7 @@ export function webDeps(
 ): AppDeps & { journal: ReturnType<typeof createAnswerJournal> } {
   const { config, log, metrics, registry, connections, queue } = shared;
   const context = contextOptions(config);
-  const ingest = createIngest({
+  const ingestOnPrimary = createIngest({
     queue,
     // /answer events are decided from their reply's evaluation; ROLE=all decides every event here
     decider: createRequestDecider({ registry, context, everyEvent: config.role === "all", metrics, log }),
@@ -103,6 +105,8 @@ export function webDeps(
     secretValues: secretValues(config),
     log,
   });
+  // REDIS_MIN_REPLICAS: acknowledged only once that many replicas have the event
+  const ingest = awaitReplicas(ingestOnPrimary, connections.command, config);
   const journal = createAnswerJournal({ dir: path.join(config.dataDir, "journal"), ingest, log });
   return {
     config,
@@ -155,14 +159,25 @@ async function assemble(
   if (first.errors.length > 0) throw rulesetInvalid(first.errors);
 
   let redisUrl = config.redisUrl;
-  if (redisUrl === undefined) {
+  if (redisUrl === undefined && config.redis.sentinels === undefined) {
     const embedded = await startEmbeddedRedis({ dir: path.join(config.dataDir, "redis"), log });
     stack.push({ name: "embedded redis", close: () => embedded.stop() });
     redisUrl = embedded.url;
   }
-  const connections = createRedisConnections(redisUrl, log, `switchboard:${config.redisPrefix}`);
+  const connections = createRedisConnections(
+    redisUrl,
+    log,
+    `switchboard:${config.redisPrefix}`,
+    config.redis,
+  );
   stack.push({ name: "redis connections", close: () => connections.close() });
-  await checkRedis(connections.command);
+  // the port listens while Redis is awaited, so /ready can say why the service is not ready yet
+  const gate =
+    config.role === "worker"
+      ? undefined
+      : await openStartGate({ ...config, warnings, rulesetVersion: () => registry.current?.version });
+  if (gate !== undefined) stack.push({ name: "http server (starting)", close: () => gate.close() });
+  await connections.waitUntilReady({ onWaiting: (reason) => gate?.waiting(reason) });
 
   const fleet = createFleetReload({
     command: connections.command,
@@ -212,7 +227,7 @@ async function assemble(
       "workers started",
     );
   }
-  if (config.role === "worker") return { url: undefined, redisUrl, close };
+  if (config.role === "worker") return { url: undefined, redisUrl: redisUrl ?? connections.label, close };
 
   const deps = webDeps(shared, warnings);
   deps.journal.start();
@@ -221,8 +236,10 @@ async function assemble(
   const stopTrim = startIndexTrim(connections.command, config.redisPrefix, config.eventRetentionMs, log);
   stack.push({ name: "index trim", close: () => Promise.resolve(stopTrim()) });
 
-  const server = createLimitedServer(buildApp(deps).callback(), config.http).listen(config.port, config.host);
-  await once(server, "listening");
+  const handler = buildApp(deps).callback();
+  const server =
+    gate?.serve(handler) ?? createLimitedServer(handler, config.http).listen(config.port, config.host);
+  if (!server.listening) await once(server, "listening");
   stack.push({
     name: "http server",
     close: () =>
@@ -234,7 +251,7 @@ async function assemble(
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
   log.info({ port, host: config.host, publicUrl: config.publicUrl, role: config.role }, "listening");
-  return { url, redisUrl, close };
+  return { url, redisUrl: redisUrl ?? connections.label, close };
 }
 
 async function main(): Promise<void> {

@@ -19,6 +19,37 @@ export const ENV_SCHEMA = {
       pattern: "^rediss?://",
       description: "a redis:// or rediss:// URL (leave unset to run the embedded redis-server)",
     },
+    REDIS_SENTINELS: {
+      type: "string",
+      pattern: "^[^\\s,:]+:[0-9]{1,5}(,[^\\s,:]+:[0-9]{1,5})*$",
+      description: "Sentinel addresses as host:port,host:port (instead of REDIS_URL)",
+    },
+    REDIS_SENTINEL_NAME: {
+      type: "string",
+      pattern: "^[A-Za-z0-9_.-]{1,64}$",
+      description: "the master group name the Sentinels monitor, such as mymaster",
+    },
+    REDIS_SENTINEL_USERNAME: { type: "string", minLength: 1, description: "the Sentinels' ACL user name" },
+    REDIS_SENTINEL_PASSWORD: { type: "string", minLength: 1, description: "the Sentinels' password" },
+    REDIS_USERNAME: { type: "string", minLength: 1, description: "the Redis ACL user name" },
+    REDIS_PASSWORD: { type: "string", minLength: 1, description: "the Redis password" },
+    REDIS_TLS: { enum: ["true", "false"], description: "true or false" },
+    REDIS_SENTINEL_TLS: { enum: ["true", "false"], description: "true or false" },
+    REDIS_TLS_CA: {
+      type: "string",
+      minLength: 1,
+      description: "a PEM file of the certificate authorities to trust for Redis and Sentinel TLS",
+    },
+    REDIS_MIN_REPLICAS: {
+      type: "string",
+      pattern: "^[0-9]$",
+      description: "a whole number from 0 to 9",
+    },
+    REDIS_MIN_REPLICAS_TIMEOUT: {
+      type: "string",
+      pattern: DURATION_PATTERN,
+      description: "a duration under 1s such as 500ms",
+    },
     REDIS_PREFIX: {
       type: "string",
       pattern: "^[A-Za-z0-9_{}:.-]{1,64}$",

@@ -13,6 +13,8 @@ export interface Config {
   publicUrl: string;
   /** undefined = start the embedded redis-server */
   redisUrl: string | undefined;
+  /** Sentinel, authentication, TLS and replica-acknowledgement settings (README "Redis in production") */
+  redis: RedisSettings;
   redisPrefix: string;
   dataDir: string;
   rulesDir: string;
@@ -46,6 +48,24 @@ export interface Config {
   secrets: Readonly<Record<string, string>>;
 }
 
+export interface RedisSettings {
+  /** set = find the primary through these Sentinels (REDIS_URL is then unset) */
+  sentinels: ReadonlyArray<{ host: string; port: number }> | undefined;
+  sentinelName: string;
+  sentinelUsername: string | undefined;
+  sentinelPassword: string | undefined;
+  username: string | undefined;
+  password: string | undefined;
+  tls: boolean;
+  sentinelTls: boolean;
+  /** path of a PEM file of trusted certificate authorities */
+  tlsCaFile: string | undefined;
+  /** /events answers 200 only once this many replicas have the event (Redis WAIT); 0 = do not wait */
+  minReplicas: number;
+  /** how long WAIT waits for them before the request is answered 503 */
+  minReplicasTimeoutMs: number;
+}
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 const ajv = new Ajv({ allErrors: true, strict: true });
@@ -73,6 +93,20 @@ export function loadConfig(env: Env, cwd = process.cwd()): Readonly<Config> {
   if (known.PORT !== undefined && !problems.some((p) => p.startsWith("PORT=")) && port > 65535) {
     problems.push(
       `PORT=${JSON.stringify(known.PORT)} is not allowed: expected ${ENV_SCHEMA.properties.PORT.description}`,
+    );
+  }
+  if (known.REDIS_URL !== undefined && known.REDIS_SENTINELS !== undefined) {
+    problems.push(
+      "REDIS_URL and REDIS_SENTINELS are both set: set REDIS_URL for one Redis, or REDIS_SENTINELS (and " +
+        "REDIS_SENTINEL_NAME) to find the primary through Sentinel, not both",
+    );
+  }
+  const minReplicasTimeoutMs = parseDuration(known.REDIS_MIN_REPLICAS_TIMEOUT ?? "500ms") ?? 0;
+  const timeoutRefused = problems.some((problem) => problem.startsWith("REDIS_MIN_REPLICAS_TIMEOUT="));
+  if (!timeoutRefused && (minReplicasTimeoutMs < 1 || minReplicasTimeoutMs >= 1000)) {
+    problems.push(
+      `REDIS_MIN_REPLICAS_TIMEOUT=${JSON.stringify(known.REDIS_MIN_REPLICAS_TIMEOUT)} is not allowed: expected ` +
+        `${ENV_SCHEMA.properties.REDIS_MIN_REPLICAS_TIMEOUT.description} (a request's Redis commands time out after 1s)`,
     );
   }
   const secrets: Record<string, string> = {};
@@ -116,6 +150,22 @@ export function loadConfig(env: Env, cwd = process.cwd()): Readonly<Config> {
     host: known.HOST ?? "0.0.0.0",
     publicUrl: (known.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ""),
     redisUrl: known.REDIS_URL,
+    redis: {
+      sentinels: known.REDIS_SENTINELS?.split(",").map((address) => {
+        const at = address.lastIndexOf(":");
+        return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
+      }),
+      sentinelName: known.REDIS_SENTINEL_NAME ?? "mymaster",
+      sentinelUsername: known.REDIS_SENTINEL_USERNAME,
+      sentinelPassword: known.REDIS_SENTINEL_PASSWORD,
+      username: known.REDIS_USERNAME,
+      password: known.REDIS_PASSWORD,
+      tls: known.REDIS_TLS === "true",
+      sentinelTls: known.REDIS_SENTINEL_TLS === "true",
+      tlsCaFile: known.REDIS_TLS_CA === undefined ? undefined : path.resolve(cwd, known.REDIS_TLS_CA),
+      minReplicas: Number(known.REDIS_MIN_REPLICAS ?? "0"),
+      minReplicasTimeoutMs,
+    },
     redisPrefix: known.REDIS_PREFIX ?? "sb",
     dataDir: resolveDir("DATA_DIR", "var"),
     rulesDir: resolveDir("RULES_DIR", "rules"),
@@ -149,5 +199,6 @@ export function loadConfig(env: Env, cwd = process.cwd()): Readonly<Config> {
   };
   Object.freeze(config.vobiz);
   Object.freeze(config.http);
+  Object.freeze(config.redis);
   return Object.freeze(config);
 }

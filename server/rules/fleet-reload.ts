@@ -96,7 +96,12 @@ export function createFleetReload(options: FleetOptions): FleetReload {
     };
     await command.hset(instancesKey, instanceId, JSON.stringify(info));
   };
+  // the command connection fails fast while Redis is away: a heartbeat then waits for the next one
   const beatQuietly = (): void => {
+    if (command.status !== "ready") {
+      log.debug({ status: command.status }, "heartbeat skipped: Redis is not connected");
+      return;
+    }
     beat().catch((error: unknown) => log.debug({ err: error }, "heartbeat failed"));
   };
 
@@ -134,7 +139,9 @@ export function createFleetReload(options: FleetOptions): FleetReload {
     async start() {
       subscriber.on("message", onMessage);
       await subscriber.subscribe(channel);
-      await beat();
+      // the instance is listed once Redis takes a heartbeat; a start never fails on one
+      if (command.status === "ready")
+        await beat().catch((error: unknown) => log.debug({ err: error }, "heartbeat failed"));
       heartbeat = setInterval(beatQuietly, heartbeatMs);
       heartbeat.unref();
     },
@@ -196,8 +203,9 @@ export function createFleetReload(options: FleetOptions): FleetReload {
     async close() {
       if (heartbeat) clearInterval(heartbeat);
       subscriber.off("message", onMessage);
-      await subscriber.unsubscribe(channel).catch(() => undefined);
-      await command.hdel(instancesKey, instanceId).catch(() => undefined);
+      // both connections wait (subscriber) or fail (command) while Redis is away: a stop must not hang
+      if (subscriber.status === "ready") await subscriber.unsubscribe(channel).catch(() => undefined);
+      if (command.status === "ready") await command.hdel(instancesKey, instanceId).catch(() => undefined);
     },
   };
 }

@@ -9,7 +9,7 @@ import { loadConfig, type Config } from "../../server/config/load-config.ts";
 import { webDeps } from "../../server/main.ts";
 import { createMetrics } from "../../server/metrics.ts";
 import { createEventQueue } from "../../server/queue/event-queue.ts";
-import { checkRedis, createRedisConnections } from "../../server/redis/redis-connections.ts";
+import { createRedisConnections } from "../../server/redis/redis-connections.ts";
 import { createFleetReload } from "../../server/rules/fleet-reload.ts";
 import type { LoadedRuleset } from "../../server/rules/load-ruleset.ts";
 import { RuleRegistry } from "../../server/rules/rule-registry.ts";
@@ -58,7 +58,7 @@ export async function buildTestApp(
   if (loaded.errors.length > 0)
     throw new Error(`the test rules do not load: ${JSON.stringify(loaded.errors)}`);
   const connections = createRedisConnections(url, log, `${prefix}:app`);
-  await checkRedis(connections.command);
+  await connections.waitUntilReady();
   const fleet = createFleetReload({
     command: connections.command,
     subscriber: connections.subscriber,

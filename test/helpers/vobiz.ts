@@ -18,6 +18,8 @@ export interface SendOptions {
    * tests of the 503 itself.
    */
   retries?: number;
+  /** aborts the request (e.g. AbortSignal.timeout) */
+  signal?: AbortSignal;
 }
 
 /**
@@ -64,5 +66,10 @@ function sendOnce(
     ...(method === "GET" ? {} : { "content-type": "application/x-www-form-urlencoded" }),
     ...options.headers,
   };
-  return fetch(`${serviceUrl}${target}`, { method, headers, ...(method === "GET" ? {} : { body: encoded }) });
+  return fetch(`${serviceUrl}${target}`, {
+    method,
+    headers,
+    ...(method === "GET" ? {} : { body: encoded }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
 }

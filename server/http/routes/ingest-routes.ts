@@ -74,7 +74,15 @@ async function answer(
     reason: reply.reason,
     error: reply.error,
   });
-  const stored = deps.answer.store(event);
+  // the caller gets its XML whatever happens to the store: a failure is logged, never answered as a 500
+  const stored = deps.answer.store(event).catch((error: unknown): "unstored" => {
+    if (isAppError(error) && error.code === "SIGNATURE_REPLAYED") throw error; // a refusal, not a failure
+    ctx.state.baseLog.error(
+      { err: error, eventId: event.id, path: event.path },
+      "an answer event could not be stored nor journaled",
+    );
+    return "unstored";
+  });
   const wait = Math.max(0, Math.min(STORE_WAIT_MS, deps.answer.budgetMs - (performance.now() - started)));
   let timer: NodeJS.Timeout | undefined;
   const settled = await Promise.race([
@@ -85,11 +93,9 @@ async function answer(
   let outcome: string;
   if (settled === undefined) {
     outcome = "pending";
-    stored.catch((error: unknown) =>
-      ctx.state.baseLog.warn({ err: error, eventId: event.id }, "an answer event could not be stored"),
-    );
-  } else if (settled === "journaled") {
-    outcome = "journaled";
+    stored.catch(() => undefined); // a late refusal: the reply has gone already
+  } else if (settled === "journaled" || settled === "unstored") {
+    outcome = settled;
   } else {
     outcome = settled.duplicate ? "duplicate" : "stored";
     if (settled.duplicate) deps.metrics.duplicates.inc({ route: "answer" });

@@ -135,3 +135,48 @@ test("the result is frozen", () => {
 test("empty values count as unset", () => {
   assert.equal(loadConfig({ PORT: "", REDIS_URL: "" }).port, 3000);
 });
+
+test("Redis high availability: Sentinels, auth, TLS and the replica acknowledgement are read and checked", () => {
+  const defaults = loadConfig({}, "/srv/sb").redis;
+  assert.equal(defaults.sentinels, undefined);
+  assert.equal(defaults.minReplicas, 0);
+  assert.equal(defaults.minReplicasTimeoutMs, 500);
+  const set = loadConfig(
+    {
+      REDIS_SENTINELS: "10.0.0.1:26379,sentinel-b.internal:26380",
+      REDIS_SENTINEL_NAME: "sb-primary",
+      REDIS_SENTINEL_PASSWORD: "s3cret",
+      REDIS_PASSWORD: "p4ss",
+      REDIS_TLS: "true",
+      REDIS_TLS_CA: "certs/ca.pem",
+      REDIS_MIN_REPLICAS: "1",
+      REDIS_MIN_REPLICAS_TIMEOUT: "250ms",
+    },
+    "/srv/sb",
+  ).redis;
+  assert.deepEqual(set.sentinels, [
+    { host: "10.0.0.1", port: 26379 },
+    { host: "sentinel-b.internal", port: 26380 },
+  ]);
+  assert.equal(set.sentinelName, "sb-primary");
+  assert.equal(set.sentinelPassword, "s3cret");
+  assert.equal(set.password, "p4ss");
+  assert.equal(set.tls, true);
+  assert.equal(set.tlsCaFile, path.resolve("/srv/sb/certs/ca.pem"));
+  assert.deepEqual([set.minReplicas, set.minReplicasTimeoutMs], [1, 250]);
+
+  const problems = problemsOf({
+    REDIS_URL: "redis://r:6379",
+    REDIS_SENTINELS: "r1:26379",
+    REDIS_MIN_REPLICAS: "many",
+    REDIS_MIN_REPLICAS_TIMEOUT: "2s",
+  });
+  assert.equal(problems.length, 3, problems.join("\n"));
+  assert.match(problems.join("\n"), /REDIS_URL and REDIS_SENTINELS are both set/);
+  assert.match(problems.join("\n"), /REDIS_MIN_REPLICAS="many" is not allowed: expected a whole number/);
+  assert.match(
+    problems.join("\n"),
+    /REDIS_MIN_REPLICAS_TIMEOUT="2s" is not allowed: expected a duration under 1s/,
+  );
+  assert.match(problemsOf({ REDIS_SENTINELS: "r1" })[0] ?? "", /REDIS_SENTINELS="r1" is not allowed/);
+});
