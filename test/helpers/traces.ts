@@ -17,6 +17,13 @@ export async function isDecided(redis: Redis, prefix: string, id: string): Promi
   return ((await redis.get(`${prefix}:trace:${id}`)) ?? "").includes(DECISION_MARK);
 }
 
+/** "received", "dispatched" (the decision is recorded), or null when there is no trace */
+export async function traceState(redis: Redis, prefix: string, id: string): Promise<string | null> {
+  const text = await redis.get(`${prefix}:trace:${id}`);
+  if (text === null) return null;
+  return text.includes(DECISION_MARK) ? "dispatched" : "received";
+}
+
 /** the first action of `rule` in the trace (state, attempts) */
 export async function traceAction(
   redis: Redis,

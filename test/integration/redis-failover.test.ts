@@ -17,6 +17,7 @@ import { createLogSink } from "../helpers/log-sink.ts";
 import { hasRedisSentinel, startTopology } from "../helpers/redis-topology.ts";
 import { FIXTURES, TEST_ADMIN_TOKEN, TEST_AUTH_TOKEN, TEST_PUBLIC_URL } from "../helpers/service.ts";
 import { uniquePrefix } from "../helpers/redis.ts";
+import { traceState } from "../helpers/traces.ts";
 import { sendVobiz } from "../helpers/vobiz.ts";
 
 assert.ok(hasRedisSentinel(), "redis-sentinel is not installed: run `bash scripts/ensure-redis.sh` as root");
@@ -146,13 +147,13 @@ test("kill -9 of the primary under load: Sentinel promotes a replica, no acknowl
       await until(
         "every acknowledged event processed",
         async () => {
-          const states = await Promise.all(ids.map((id) => primary.hget(`${prefix}:trace:${id}`, "state")));
+          const states = await Promise.all(ids.map((id) => traceState(primary, prefix, id)));
           const missing = ids.filter((_, i) => states[i] !== "dispatched");
           return missing.length === 0 ? true : undefined;
         },
         60_000,
       ).catch(async (error: unknown) => {
-        const states = await Promise.all(ids.map((id) => primary.hget(`${prefix}:trace:${id}`, "state")));
+        const states = await Promise.all(ids.map((id) => traceState(primary, prefix, id)));
         const lost = ids.filter((_, i) => states[i] === null);
         const waiting = ids.filter((_, i) => states[i] !== null && states[i] !== "dispatched");
         throw new Error(

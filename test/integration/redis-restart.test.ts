@@ -18,6 +18,7 @@ import { createLogSink } from "../helpers/log-sink.ts";
 import { waitForStatus } from "../helpers/process.ts";
 import { FIXTURES, TEST_ADMIN_TOKEN, TEST_AUTH_TOKEN, TEST_PUBLIC_URL } from "../helpers/service.ts";
 import { uniquePrefix } from "../helpers/redis.ts";
+import { traceState } from "../helpers/traces.ts";
 import { sendVobiz } from "../helpers/vobiz.ts";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "switchboard-restart-"));
@@ -68,7 +69,7 @@ async function processed(id: string): Promise<void> {
   const client = new Redis(`redis://127.0.0.1:${redisPort}`, { maxRetriesPerRequest: 1 });
   try {
     await until(`event ${id} processed by the worker`, async () =>
-      (await client.hget(`${prefix}:trace:${id}`, "state")) === "dispatched" ? true : undefined,
+      (await traceState(client, prefix, id)) === "dispatched" ? true : undefined,
     );
   } finally {
     client.disconnect();
