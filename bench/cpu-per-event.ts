@@ -1,0 +1,101 @@
+/**
+ * CPU per event at a fixed offered rate, for comparing two checkouts on a noisy machine (docs/BENCHMARKS.md):
+ * `npx tsx bench/cpu-per-event.ts <checkout> <events/s> [deliver|ingest]`. deliver: Switchboard ROLE=all with
+ * one forward rule to a local sink, CPU per delivered event; ingest: ROLE=web /events. Reports the server
+ * process's CPU (/proc) and Redis's (INFO cpu) per event. Run the checkouts alternately, several times.
+ */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { Redis } from "ioredis";
+import { runLoad } from "./lib/load.ts";
+import { BENCH_TOKEN, startBenchRedis } from "./lib/processes.ts";
+import { findFreePort } from "../server/redis/find-free-port.ts";
+
+const root = process.argv[2]!;
+const rate = Number(process.argv[3] ?? 500);
+const mode = process.argv[4] ?? "deliver";
+const ticks = (pid: number): number => {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return Number(f[11]) + Number(f[12]);
+};
+import { mkdtempSync, writeFileSync, cpSync, mkdirSync } from "node:fs";
+import { createServer } from "node:http";
+let delivered = 0;
+const sink = createServer((req, res) => {
+  req.resume();
+  req.on("end", () => {
+    delivered += 1;
+    res.end("ok");
+  });
+});
+await new Promise<void>((r) => sink.listen(0, "127.0.0.1", r));
+const sinkPort = (sink.address() as { port: number }).port;
+const dir = mkdtempSync("/tmp/cpu-deliver-");
+mkdirSync(`${dir}/rules`);
+writeFileSync(
+  `${dir}/rules/f.json`,
+  JSON.stringify({
+    rules: [
+      {
+        id: "crm",
+        on: "Hangup",
+        actions: [{ type: "forward", url: `http://127.0.0.1:${sinkPort}/crm?caller=<<caller_e164>>` }],
+      },
+    ],
+  }),
+);
+cpSync(`${root}/templates`, `${dir}/templates`, { recursive: true });
+const redis = await startBenchRedis();
+const port = await findFreePort();
+const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
+  cwd: root,
+  env: {
+    PATH: process.env.PATH!,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    REDIS_URL: redis.url,
+    VOBIZ_AUTH_TOKEN: BENCH_TOKEN,
+    ADMIN_TOKEN: "bench-admin-token-0123456789",
+    LOG_LEVEL: "info",
+    ROLE: mode === "deliver" ? "all" : "web",
+    RULES_DIR: `${dir}/rules`,
+    TEMPLATES_DIR: `${dir}/templates`,
+  },
+  stdio: ["ignore", "ignore", "inherit"],
+});
+const url = `http://127.0.0.1:${port}`;
+for (;;) {
+  try {
+    if ((await fetch(url + "/ready")).status === 200) break;
+  } catch {
+    // not listening yet
+  }
+  await new Promise((r) => setTimeout(r, 100));
+}
+const fields = (i: number) => ({
+  Event: "Hangup",
+  CallUUID: `b-${i}`,
+  From: "919876543210",
+  To: "07971442086",
+  CallStatus: "completed",
+});
+await runLoad(url, { path: "/events/bench", durationSeconds: 2, rate, fields, connections: 8 });
+const client = new Redis(redis.url);
+const redisCpu = async () => {
+  const i = await client.info("cpu");
+  return Number(/used_cpu_sys:([\d.]+)/.exec(i)![1]) + Number(/used_cpu_user:([\d.]+)/.exec(i)![1]);
+};
+const [t0, r0, d0] = [ticks(child.pid!), await redisCpu(), delivered];
+const load = await runLoad(url, { path: "/events/bench", durationSeconds: 8, rate, fields, connections: 8 });
+while (mode === "deliver" && delivered - d0 < load.total) await new Promise((r) => setTimeout(r, 50));
+const [t1, r1] = [ticks(child.pid!), await redisCpu()];
+const n = load.total;
+console.log(
+  `${root}: ${n} req, non2xx ${load.non2xx}, server ${Math.round(((t1 - t0) * 10000) / n)} µs/req, redis ${Math.round(((r1 - r0) * 1e6) / n)} µs/req`,
+);
+child.kill("SIGTERM");
+client.disconnect();
+sink.close();
+await redis.stop();
+process.exit(0);
