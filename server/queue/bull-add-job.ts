@@ -15,17 +15,32 @@ import type Bull from "bull";
 const require = createRequire(import.meta.url);
 const BULL_VERSION = "4.16.5";
 const ADD_JOB_SHA256 = "677eede0be6586923bcb8ab9f019fbbca23aa4a9cfe4164951169e536f5cc51a";
+const MOVE_TO_FINISHED_SHA256 = "4991523fd57b34c63c0d817fa82ec0fb379cc7da73a2bdb2065b84d6f7549000";
 
 const bullVersion = (require("bull/package.json") as { version: string }).version;
 const addJobScript = require("bull/lib/scripts/addJob-6.js") as { content: string; keys: number };
+const moveToFinishedScript = require("bull/lib/scripts/moveToFinished-9.js") as {
+  content: string;
+  keys: number;
+};
 const backoffs = require("bull/lib/backoffs.js") as { normalize(backoff: unknown): unknown };
 
 /** Throws unless bull is the version whose internals server/queue/ was written and tested against. */
-export function checkBullVersion(version = bullVersion, script = addJobScript): void {
-  const sha = createHash("sha256").update(script.content).digest("hex");
-  if (version !== BULL_VERSION || sha !== ADD_JOB_SHA256 || script.keys !== 6) {
+export function checkBullVersion(
+  version = bullVersion,
+  script = addJobScript,
+  finish = moveToFinishedScript,
+): void {
+  const sha = (text: string): string => createHash("sha256").update(text).digest("hex");
+  if (
+    version !== BULL_VERSION ||
+    sha(script.content) !== ADD_JOB_SHA256 ||
+    script.keys !== 6 ||
+    sha(finish.content) !== MOVE_TO_FINISHED_SHA256 ||
+    finish.keys !== 9
+  ) {
     throw new Error(
-      `bull ${version} is installed; server/queue/ reuses bull ${BULL_VERSION}'s addJob-6 script ` +
+      `bull ${version} is installed; server/queue/ reuses bull ${BULL_VERSION}'s addJob-6 and moveToFinished-9 scripts ` +
         "and job layout: run test/integration/queue/ against the new version and update server/queue/",
     );
   }
@@ -94,4 +109,13 @@ export function bullAddJobFor(queue: Bull.Queue, name: string): BullAddJob {
       return JSON.stringify(opts);
     },
   };
+}
+
+/**
+ * bull's moveToFinished (4.16.5's `lib/scripts/moveToFinished-9.js`, unchanged) as a Lua function
+ * `NAME(KEYS, ARGV)`, for a completion that also writes the event's trace in the same call.
+ */
+export function bullMoveToFinishedLua(name: string): string {
+  if (!/^[A-Za-z]\w*$/.test(name)) throw new Error(`not a Lua function name: ${name}`);
+  return [`local function ${name}(KEYS, ARGV)`, moveToFinishedScript.content, "end"].join("\n");
 }

@@ -11,13 +11,60 @@
  * Nothing is held only in memory: if this process dies mid-delivery, the lock runs out and bull's stalled
  * check returns the job to the queue, where any worker takes it (at least once, as for every job).
  */
+import { createRequire } from "node:module";
 import Bull from "bull";
+import type { Redis } from "ioredis";
 import type { Logger } from "../logger.ts";
 import type { ActionLease, DeliveryHandler, Settlement } from "./action-lease.ts";
 import { leaseOn } from "./action-lease.ts";
 import type { DeliverySlots } from "./delivery-slots.ts";
 import type { ActionJobData, ActionJobToAdd } from "./job-types.ts";
 import { jobOptionsFor } from "./action-job-options.ts";
+import { loadScript } from "./scripts.ts";
+
+const require = createRequire(import.meta.url);
+/** bull's own argument builder and error mapping for its moveToFinished script */
+const bullScripts = require("bull/lib/scripts.js") as {
+  moveToFinishedArgs(
+    job: Bull.Job<ActionJobData>,
+    value: string | undefined,
+    property: string,
+    keep: Bull.JobOptions["removeOnComplete"],
+    target: "completed",
+    ignoreLock: boolean,
+    notFetch: boolean,
+  ): Array<string | number | Buffer>;
+  finishedErrors(code: number, jobId: string, command: string, state: string): Error;
+};
+
+/** The keep-jobs option as bull's moveToFinishedArgs reads it, as JSON (lua/complete-action.lua packs it). */
+export function keepJobsJson(keep: Bull.JobOptions["removeOnComplete"]): string {
+  if (typeof keep === "object") return JSON.stringify(keep);
+  if (typeof keep === "number") return JSON.stringify({ count: keep });
+  return JSON.stringify({ count: keep === true ? 0 : -1 });
+}
+
+/** bull's moveToFinished arguments for completing `job`, the keep-jobs option as JSON, and the trace. */
+export function completionArgs(
+  job: Bull.Job<ActionJobData>,
+  trace: { key: string; text: string },
+): Array<string | number> {
+  const flat = bullScripts.moveToFinishedArgs(
+    job,
+    undefined,
+    "returnvalue",
+    job.opts.removeOnComplete,
+    "completed",
+    false,
+    true,
+  );
+  if (flat.length !== 21 || !Buffer.isBuffer(flat[14]))
+    throw new Error("bull's moveToFinished arguments changed; check server/queue/lua/complete-action.lua");
+  flat[14] = keepJobsJson(job.opts.removeOnComplete);
+  flat.splice(9, 0, trace.key);
+  flat.push(trace.text);
+  return flat as Array<string | number>;
+}
 
 /** bull's Job class: the package's public `Job` export (its typings declare only the interface) */
 const BullJob = (Bull as unknown as { Job: new (...args: unknown[]) => Bull.Job<ActionJobData> }).Job;
@@ -28,6 +75,8 @@ export interface DeliveryRunnerDeps {
   handler: DeliveryHandler;
   /** writes a completed delivery's trace fields (only onto a trace that exists) */
   writeTrace: (eventId: string, fields: Record<string, string>) => Promise<unknown>;
+  /** the trace's key and the text a completion taken at claim time appends to it */
+  traceAppend: (eventId: string, fields: Record<string, string>) => { key: string; text: string };
   /** counts a run (metrics) */
   started: (kind: ActionLease["started"]) => void;
   log: Logger;
@@ -47,7 +96,16 @@ export interface DeliveryRunner {
 
 export function createDeliveryRunner(deps: DeliveryRunnerDeps): DeliveryRunner {
   const { consumer, slots, log } = deps;
-  const internals = consumer as unknown as { token: string; settings: { lockDuration: number } };
+  const internals = consumer as unknown as {
+    token: string;
+    settings: { lockDuration: number };
+    client: Redis & { switchboardCompleteAction?: (...args: Array<string | number>) => Promise<number> };
+  };
+  const client = internals.client;
+  client.defineCommand("switchboardCompleteAction", {
+    numberOfKeys: 10,
+    lua: loadScript("complete-action.lua"),
+  });
   const lockMs = internals.settings.lockDuration;
   const inFlight = new Map<Bull.Job<ActionJobData>, number>();
   const settling = new Set<Promise<void>>();
@@ -86,11 +144,11 @@ export function createDeliveryRunner(deps: DeliveryRunnerDeps): DeliveryRunner {
         settled = { kind: "fail", error: error as Error, discard: false };
       }
       if (settled.kind === "complete") {
-        // the trace first (the same connection keeps the order); once delivered, a trace that could not
-        // be written is logged, never a reason to send again
-        const traced = traceOrLog(job, settled.trace);
-        await job.moveToCompleted(undefined, false, true);
-        await traced;
+        // the trace and the completion in one script call (lua/complete-action.lua)
+        (job as { finishedOn?: number }).finishedOn = Date.now();
+        const args = completionArgs(job, deps.traceAppend(job.data.event.id, settled.trace));
+        const code = await client.switchboardCompleteAction!(...args);
+        if (code < 0) throw bullScripts.finishedErrors(code, String(job.id), "finished", "active");
       } else {
         if (settled.discard) await job.discard();
         await job.moveToFailed(settled.error); // a retry after the backoff, or bull's failed set

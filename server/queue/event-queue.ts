@@ -36,6 +36,8 @@ export interface Workers {
   deliver: DeliveryHandler;
   /** writes a completed delivery's trace fields */
   writeTrace: (eventId: string, fields: Record<string, string>) => Promise<unknown>;
+  /** the trace's key and the text that records those fields (appended by a completion script) */
+  traceAppend: (eventId: string, fields: Record<string, string>) => { key: string; text: string };
   /** counts a delivery run (metrics) */
   started: (kind: ActionLease["started"]) => void;
 }
@@ -127,6 +129,7 @@ export function createEventQueue(connections: RedisConnections, options: EventQu
         slots,
         handler: workers.deliver,
         writeTrace: workers.writeTrace,
+        traceAppend: workers.traceAppend,
         started: workers.started,
         log: options.log,
       });

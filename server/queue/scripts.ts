@@ -6,18 +6,23 @@
 import { readFileSync } from "node:fs";
 import type Bull from "bull";
 import type { Redis } from "ioredis";
-import { bullAddJobFor, bullKeysOf } from "./bull-add-job.ts";
+import { bullAddJobFor, bullKeysOf, bullMoveToFinishedLua } from "./bull-add-job.ts";
 import { jobOptionsFor } from "./action-job-options.ts";
 import type { ActionJobToAdd } from "./job-types.ts";
 
-/** Reads lua/<file> and puts bull's addJob function in place of each `-- @bull-add-job NAME` line. */
-function loadScript(file: string, queues: Record<string, Bull.Queue>): string {
+/**
+ * Reads lua/<file> and puts bull's functions in place: its addJob for a queue at each
+ * `-- @bull-add-job NAME` line, its moveToFinished at `-- @bull-move-to-finished NAME`.
+ */
+export function loadScript(file: string, queues: Record<string, Bull.Queue> = {}): string {
   const text = readFileSync(new URL(`./lua/${file}`, import.meta.url), "utf8");
-  return text.replace(/^-- @bull-add-job (\w+)$/gm, (_, name: string) => {
-    const queue = queues[name];
-    if (queue === undefined) throw new Error(`${file}: no queue for ${name}`);
-    return bullAddJobFor(queue, name).lua;
-  });
+  return text
+    .replace(/^-- @bull-add-job (\w+)$/gm, (_, name: string) => {
+      const queue = queues[name];
+      if (queue === undefined) throw new Error(`${file}: no queue for ${name}`);
+      return bullAddJobFor(queue, name).lua;
+    })
+    .replace(/^-- @bull-move-to-finished (\w+)$/gm, (_, name: string) => bullMoveToFinishedLua(name));
 }
 
 export type ClaimReply = ["replayed"] | ["duplicate", string] | ["stored", string, string];

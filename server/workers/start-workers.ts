@@ -9,6 +9,8 @@ import type { CallStore } from "../calls/call-store.ts";
 import type { ContextOptions } from "../events/build-context.ts";
 import { createEventJob } from "../events/event-job.ts";
 import type { TraceStore } from "../events/trace-store.ts";
+import { traceLine } from "../events/trace-format.ts";
+import { traceKeys } from "../events/trace-keys.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import type { EventQueue } from "../queue/event-queue.ts";
@@ -32,6 +34,7 @@ export interface WorkerDeps {
 }
 
 export function startWorkers(deps: WorkerDeps): void {
+  const keys = traceKeys(deps.prefix);
   const runs = {
     request: deps.metrics.actionRuns.labels({ started: "request" }),
     queue: deps.metrics.actionRuns.labels({ started: "queue" }),
@@ -42,6 +45,10 @@ export function startWorkers(deps: WorkerDeps): void {
     deliver: createActionRunner(deps),
     writeTrace: (eventId, fields) =>
       Object.keys(fields).length === 0 ? Promise.resolve(true) : deps.traces.update(eventId, fields),
+    traceAppend: (eventId, fields) => {
+      const line = traceLine(fields);
+      return { key: keys.trace(eventId), text: line === "" ? "" : `\n${line}` };
+    },
     started: (kind) => runs[kind].inc(),
   });
 }

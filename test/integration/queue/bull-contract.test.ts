@@ -9,6 +9,7 @@ import Bull from "bull";
 import { Redis } from "ioredis";
 import { bullAddJobFor, checkBullVersion } from "../../../server/queue/bull-add-job.ts";
 import { EVENT_JOB_OPTIONS } from "../../../server/queue/bull-queues.ts";
+import { completionArgs, keepJobsJson } from "../../../server/queue/delivery-runner.ts";
 import { useTestRedis } from "../../helpers/redis.ts";
 
 const { url, prefix, onCleanup } = useTestRedis(import.meta.url);
@@ -104,4 +105,57 @@ test("the start refuses a bull whose addJob script is not the one server/queue/ 
   assert.throws(() => checkBullVersion("4.17.0", script), /bull 4\.17\.0 is installed.*server\/queue\//);
   const changed = { ...script, content: script.content.replace("HMSET", "HSET") };
   assert.throws(() => checkBullVersion("4.16.5", changed), /addJob-6/);
+});
+
+test("a completion sends what bull's own moveToFinished would, the keep-jobs option as JSON packed in Lua", async () => {
+  const bullScripts = createRequire(import.meta.url)("bull/lib/scripts.js") as {
+    moveToFinishedArgs(job: unknown, ...rest: unknown[]): unknown[];
+  };
+  const job = {
+    id: "probe",
+    finishedOn: 1,
+    opts: { removeOnComplete: true },
+    data: { event: { id: "evt" } },
+    queue,
+  };
+  const ours = completionArgs(job as never, { key: "trace-key", text: "\nline" });
+  const theirs = bullScripts.moveToFinishedArgs(
+    job,
+    undefined,
+    "returnvalue",
+    true,
+    "completed",
+    false,
+    true,
+  );
+  // keys 1-9, then the trace's key; arguments 1-12 (the keep-jobs option aside), then the trace's text
+  assert.deepEqual(ours.slice(0, 9), theirs.slice(0, 9));
+  assert.equal(ours[9], "trace-key");
+  assert.deepEqual(
+    [...ours.slice(10, 15), ...ours.slice(16, 22)],
+    [...theirs.slice(9, 14), ...theirs.slice(15)],
+  );
+  assert.equal(ours[22], "\nline");
+  // the keep-jobs option as bull's script reads it (count, age): from bull's bytes and from our JSON
+  const read = `local function read(k) return {tostring(k.count), tostring(k.age)} end
+return {read(cmsgpack.unpack(ARGV[1])), read(cmsgpack.unpack(cmsgpack.pack(cjson.decode(ARGV[2]))))}`;
+  for (const keep of [true, false, undefined, 7, { age: 1 }, { count: 3 }, { age: 86_400, count: 10 }]) {
+    const packed = bullScripts.moveToFinishedArgs(
+      job,
+      undefined,
+      "returnvalue",
+      keep,
+      "completed",
+      false,
+      true,
+    )[14];
+    assert.ok(Buffer.isBuffer(packed));
+    const [fromBull, fromOurs] = (await redis.eval(
+      read,
+      0,
+      packed,
+      keepJobsJson(keep),
+    )) as string[][];
+    assert.deepEqual(fromOurs, fromBull, `removeOnComplete ${JSON.stringify(keep)}`);
+  }
 });
