@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { test } from "node:test";
 import { Redis } from "ioredis";
 import { Webhook } from "standardwebhooks";
+import { createDeadLetters } from "../../server/actions/dead-letters.ts";
 import { startHttpSink, type CapturedRequest } from "../helpers/http-sink.ts";
 import { scratchRuleset } from "../helpers/rules.ts";
 import { TEST_ADMIN_TOKEN, startTestService } from "../helpers/service.ts";
@@ -366,4 +367,52 @@ test("GET /admin/events lists traces newest first with filters and cursor pages;
   assert.equal(seen[0], id);
   assert.equal((await admin("/admin/events/evt_nope")).status, 404);
   assert.equal((await admin("/admin/events?status=weird")).status, 400);
+});
+
+test("retrying all dead letters of a rule retries every one of 1,000 (not every other page)", async () => {
+  const letters = createDeadLetters(redis, service.prefix);
+  const before = requestsTo("/bulk").length;
+  for (let i = 0; i < 1000; i += 1) {
+    const id = `evt_bulk${String(i).padStart(4, "0")}:bulk:0`;
+    await letters.add({
+      id,
+      eventId: `evt_bulk${i}`,
+      rule: "bulk",
+      host: "127.0.0.1",
+      failedAt: new Date(Date.now() - i).toISOString(),
+      reason: "test",
+      attempts: [],
+      retries: 0,
+      job: {
+        event: {
+          id: `evt_bulk${i}`,
+          route: "events",
+          method: "POST",
+          path: "/events",
+          query: {},
+          raw: "Event=Hangup",
+          contentType: "application/x-www-form-urlencoded",
+          receivedAt: new Date().toISOString(),
+          verification: { result: "verified" },
+        },
+        rule: { id: "bulk", description: undefined, file: "bulk.json" },
+        actionIndex: 0,
+        action: { type: "forward", url: `${sink.url}/bulk` },
+        ruleset: { hash: "bulk", commit: null, loadedAt: new Date().toISOString() },
+      },
+    });
+  }
+  const response = await admin("/admin/dead-letters/retry", {
+    method: "POST",
+    body: JSON.stringify({ rule: "bulk" }),
+  });
+  assert.equal(response.status, 202);
+  assert.equal(((await response.json()) as { retried: number }).retried, 1000);
+  const left = (await (await admin("/admin/dead-letters?rule=bulk")).json()) as { items: unknown[] };
+  assert.deepEqual(left.items, []);
+  await until(
+    "the 1,000 redrives to arrive",
+    () => requestsTo("/bulk").length - before >= 1000 || undefined,
+    60_000,
+  );
 });

@@ -51,18 +51,22 @@ export function adminDeadLetterRoutes(deps: AdminDeadLetterDeps): Router<Request
 
   router.post("/retry", async (ctx) => {
     const body = await readJsonBody(ctx);
-    const retried: Array<{ id: string; job: string }> = [];
+    // every matching letter is found first, then retried: a retry removes its letter, so paging by
+    // offset over the list while retrying would skip as many letters as it had retried
+    const matching: DeadLetter[] = [];
     let cursor: string | undefined;
     do {
       const page = await deps.deadLetters.list({
         cursor,
-        limit: 200,
+        limit: 500,
         rule: text(body.rule),
         host: text(body.host),
       });
-      for (const letter of page.items) retried.push({ id: letter.id, job: await redrive(letter) });
+      matching.push(...page.items);
       cursor = page.next ?? undefined;
     } while (cursor !== undefined);
+    const retried: Array<{ id: string; job: string }> = [];
+    for (const letter of matching) retried.push({ id: letter.id, job: await redrive(letter) });
     ctx.status = 202;
     ctx.body = { retried: retried.length, items: retried };
   });
