@@ -150,12 +150,7 @@ return {read(cmsgpack.unpack(ARGV[1])), read(cmsgpack.unpack(cmsgpack.pack(cjson
       true,
     )[14];
     assert.ok(Buffer.isBuffer(packed));
-    const [fromBull, fromOurs] = (await redis.eval(
-      read,
-      0,
-      packed,
-      keepJobsJson(keep),
-    )) as string[][];
+    const [fromBull, fromOurs] = (await redis.eval(read, 0, packed, keepJobsJson(keep))) as string[][];
     assert.deepEqual(fromOurs, fromBull, `removeOnComplete ${JSON.stringify(keep)}`);
   }
 });
