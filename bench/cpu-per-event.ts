@@ -1,11 +1,12 @@
 /**
  * CPU per event at a fixed offered rate, for comparing two checkouts on a noisy machine (docs/BENCHMARKS.md):
  * `npx tsx bench/cpu-per-event.ts <checkout> <events/s> [deliver|ingest]`. deliver: Switchboard ROLE=all with
- * one forward rule to a local sink, CPU per delivered event; ingest: ROLE=web /events. Reports the server
+ * one forward rule to a local sink, CPU per delivered event; ingest: ROLE=web /events; answer: ROLE=web
+ * /answer/support with the checkout's own example rules (less business hours, as bench/answer.ts). Reports the server
  * process's CPU (/proc) and Redis's (INFO cpu) per event. Run the checkouts alternately, several times.
  */
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { openSync, readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { runLoad } from "./lib/load.ts";
 import { BENCH_TOKEN, startBenchRedis } from "./lib/processes.ts";
@@ -45,9 +46,17 @@ writeFileSync(
   }),
 );
 cpSync(`${root}/templates`, `${dir}/templates`, { recursive: true });
+if (mode === "answer") {
+  cpSync(`${root}/rules`, `${dir}/rules`, {
+    recursive: true,
+    filter: (file) => !file.endsWith("business-hours.json"),
+  });
+}
 const redis = await startBenchRedis();
 const port = await findFreePort();
-const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
+// BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server
+const nodeArgs = process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "server/main.ts"], {
   cwd: root,
   env: {
     PATH: process.env.PATH!,
@@ -62,7 +71,11 @@ const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
     RULES_DIR: `${dir}/rules`,
     TEMPLATES_DIR: `${dir}/templates`,
   },
-  stdio: ["ignore", "ignore", "inherit"],
+  stdio: [
+    "ignore",
+    process.env.BENCH_STDOUT === undefined ? "ignore" : openSync(process.env.BENCH_STDOUT, "w"),
+    "inherit",
+  ],
 });
 const url = `http://127.0.0.1:${port}`;
 for (;;) {
@@ -73,21 +86,37 @@ for (;;) {
   }
   await new Promise((r) => setTimeout(r, 100));
 }
-const fields = (i: number) => ({
+const answerFields = (i: number) => ({
+  Event: "StartApp",
+  CallUUID: `b-${i}`,
+  From: "919876543210",
+  To: "918040001234",
+  Direction: "inbound",
+  CallStatus: "in-progress",
+});
+const target = mode === "answer" ? "/answer/support" : "/events/bench";
+const hangupFields = (i: number) => ({
   Event: "Hangup",
   CallUUID: `b-${i}`,
   From: "919876543210",
   To: "07971442086",
   CallStatus: "completed",
 });
-await runLoad(url, { path: "/events/bench", durationSeconds: 2, rate, fields, connections: 8 });
+const fields = mode === "answer" ? answerFields : hangupFields;
+await runLoad(url, { path: target, durationSeconds: 2, rate, fields, connections: 8 });
 const client = new Redis(redis.url);
 const redisCpu = async () => {
   const i = await client.info("cpu");
   return Number(/used_cpu_sys:([\d.]+)/.exec(i)![1]) + Number(/used_cpu_user:([\d.]+)/.exec(i)![1]);
 };
 const [t0, r0, d0] = [ticks(child.pid!), await redisCpu(), delivered];
-const load = await runLoad(url, { path: "/events/bench", durationSeconds: 8, rate, fields, connections: 8 });
+const load = await runLoad(url, {
+  path: target,
+  durationSeconds: Number(process.env.BENCH_SECONDS ?? 8),
+  rate,
+  fields,
+  connections: 8,
+});
 while (mode === "deliver" && delivered - d0 < load.total) await new Promise((r) => setTimeout(r, 50));
 const [t1, r1] = [ticks(child.pid!), await redisCpu()];
 const n = load.total;
