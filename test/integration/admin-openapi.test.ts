@@ -57,9 +57,11 @@ function adminRoutes(): Array<{ method: string; path: string; router: Router }> 
   for (const router of routers)
     for (const layer of router.stack)
       for (const method of layer.methods) {
-        if (method === "HEAD" || !/^\/(admin|api)(\/|$)/.test(layer.path)) continue;
-        if (NOT_JSON_API.some((pattern) => pattern.test(layer.path))) continue;
-        routes.push({ method, path: layer.path, router });
+        // the admin routes are declared with string paths (a RegExp route could not be documented)
+        const path = String(layer.path);
+        if (method === "HEAD" || !/^\/(admin|api)(\/|$)/.test(path)) continue;
+        if (NOT_JSON_API.some((pattern) => pattern.test(path))) continue;
+        routes.push({ method, path, router });
       }
   return routes;
 }
@@ -169,6 +171,6 @@ test("the document's schemas are the validator's own (one table)", () => {
   };
   assert.deepEqual(
     operation.requestBody.content["application/json"].schema,
-    ADMIN_API["POST /admin/evaluate"].body,
+    ADMIN_API["POST /admin/evaluate"]?.body,
   );
 });
