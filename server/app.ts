@@ -17,6 +17,7 @@ import type { Ingest } from "./events/ingest.ts";
 import { requestContext, type RequestState } from "./http/middleware/request-context.ts";
 import { adminDeadLetterRoutes } from "./http/routes/admin-dead-letter-routes.ts";
 import { adminEventRoutes } from "./http/routes/admin-event-routes.ts";
+import { adminOpenApiRoutes } from "./http/routes/admin-openapi-routes.ts";
 import { adminRulesRoutes } from "./http/routes/admin-rules-routes.ts";
 import { apiCallsRoutes } from "./http/routes/api-calls-routes.ts";
 import { healthRoutes } from "./http/routes/health-routes.ts";
@@ -94,6 +95,7 @@ export function buildApp(deps: AppDeps): Koa<RequestState> {
       fleet: deps.fleet,
       context: deps.context,
     }),
+    adminOpenApiRoutes({ adminToken: config.adminToken }),
   ];
   for (const router of routers) {
     app.use(router.routes());

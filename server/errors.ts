@@ -70,6 +70,11 @@ export const ERROR_CATALOGUE = {
     expose: true,
     message: "The Vobiz API refused the request or could not be reached.",
   },
+  ADMIN_QUERY_INVALID: {
+    status: 400,
+    expose: true,
+    message: "A query parameter of this admin route is unknown or has the wrong kind of value.",
+  },
   // anything else
   INTERNAL_ERROR: { status: 500, expose: false, message: "Internal error; the request id is in the logs." },
 } as const satisfies Record<string, { status: number; expose: boolean; message: string }>;

@@ -9,10 +9,19 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { createBreakers } from "./actions/circuit-breaker.ts";
 import { createDeadLetters } from "./actions/dead-letters.ts";
+import { createAlerts } from "./alerts/alerts.ts";
+import {
+  alertingDeadLetters,
+  alertingFleet,
+  breakerAlerts,
+  reloadFailed,
+  watchSignatureFailures,
+} from "./alerts/alert-sources.ts";
 import { createAnswerJournal } from "./answer/answer-journal.ts";
 import { createAnswerer } from "./answer/answer-request.ts";
 import { createAnswerStore } from "./answer/answer-store.ts";
 import { buildApp, type AppDeps } from "./app.ts";
+import { buildInfo } from "./build-info.ts";
 import { createCallStore } from "./calls/call-store.ts";
 import { createVobizClient } from "./calls/vobiz-client.ts";
 import { loadConfig, type Config } from "./config/load-config.ts";
@@ -21,11 +30,13 @@ import { isAppError } from "./errors.ts";
 import { startIndexTrim } from "./events/index-trim.ts";
 import { createIngest } from "./events/ingest.ts";
 import { createRequestDecider } from "./events/request-decider.ts";
-import { createLimitedServer } from "./http/server-limits.ts";
+import type Koa from "koa";
+import { buildOpsApp } from "./http/ops-app.ts";
 import { openStartGate } from "./http/start-gate.ts";
 import { awaitReplicas } from "./events/await-replicas.ts";
 import { createTraceStore } from "./events/trace-store.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { metricsRefresh } from "./metrics-refresh.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { createEventQueue, type EventQueue } from "./queue/event-queue.ts";
 import { startEmbeddedRedis } from "./redis/embedded-redis.ts";
@@ -39,7 +50,7 @@ import { VERSION } from "./version.ts";
 import { startWorkers } from "./workers/start-workers.ts";
 
 export interface Service {
-  /** http://host:port when the web role runs */
+  /** http://host:port (the web role's app, or ROLE=worker's /health, /ready and /metrics) */
   url: string | undefined;
   redisUrl: string;
   /** stop accepting, finish in-flight requests and jobs, close queues, then Redis */
@@ -145,7 +156,9 @@ async function assemble(
   for (const warning of warnings) log.warn(warning);
 
   // rules first: invalid content stops the start before anything else is started
-  const metrics = createMetrics();
+  const metrics = createMetrics(buildInfo(config.buildCommit));
+  const alerts = createAlerts({ ...config.alerts, log, metrics });
+  stack.push({ name: "alerts", close: () => alerts.close() });
   const context = contextOptions(config);
   const registry = new RuleRegistry<LoadedRuleset>();
   const secretNames = new Set(Object.keys(config.secrets)); // a secret that rules use but is unset is a warning
@@ -171,15 +184,13 @@ async function assemble(
     config.redis,
   );
   stack.push({ name: "redis connections", close: () => connections.close() });
-  // the port listens while Redis is awaited, so /ready can say why the service is not ready yet
-  const gate =
-    config.role === "worker"
-      ? undefined
-      : await openStartGate({ ...config, warnings, rulesetVersion: () => registry.current?.version });
-  if (gate !== undefined) stack.push({ name: "http server (starting)", close: () => gate.close() });
-  await connections.waitUntilReady({ onWaiting: (reason) => gate?.waiting(reason) });
+  // the port listens while Redis is awaited, so /ready can say why the service is not ready yet (every
+  // role: ROLE=worker serves /health, /ready and /metrics too)
+  const gate = await openStartGate({ ...config, warnings, rulesetVersion: () => registry.current?.version });
+  stack.push({ name: "http server (starting)", close: () => gate.close() });
+  await connections.waitUntilReady({ onWaiting: (reason) => gate.waiting(reason) });
 
-  const fleet = createFleetReload({
+  const fleetReload = createFleetReload({
     command: connections.command,
     subscriber: connections.subscriber,
     prefix: config.redisPrefix,
@@ -188,10 +199,15 @@ async function assemble(
     currentVersion: () => registry.current?.version,
     log,
   });
+  const fleet = alertingFleet(fleetReload, alerts);
   await fleet.start();
   stack.push({ name: "fleet reload", close: () => fleet.close() });
   if (config.rulesWatch) {
-    const watcher = watchRules([config.rulesDir, config.templatesDir], () => void reloader.reload(), log);
+    const reloadOnChange = (): void =>
+      void reloader
+        .reload()
+        .then((outcome) => reloadFailed(alerts, [{ id: fleet.instanceId, ...outcome }], "file watch"));
+    const watcher = watchRules([config.rulesDir, config.templatesDir], reloadOnChange, log);
     stack.push({ name: "rules watch", close: () => Promise.resolve(watcher.close()) });
   }
 
@@ -208,11 +224,12 @@ async function assemble(
 
   if (config.role !== "web") {
     startWorkers({
+      alerts,
       queue,
       registry,
       traces: createTraceStore(connections.worker, config.redisPrefix),
-      breakers: createBreakers(connections.command, config.redisPrefix),
-      deadLetters: createDeadLetters(connections.command, config.redisPrefix),
+      breakers: createBreakers(connections.command, config.redisPrefix, undefined, breakerAlerts(alerts)),
+      deadLetters: alertingDeadLetters(createDeadLetters(connections.command, config.redisPrefix), alerts),
       calls: createCallStore(connections.command, config.redisPrefix, config.eventRetentionMs),
       context,
       secrets: config.secrets,
@@ -227,18 +244,36 @@ async function assemble(
       "workers started",
     );
   }
-  if (config.role === "worker") return { url: undefined, redisUrl: redisUrl ?? connections.label, close };
-
-  const deps = webDeps(shared, warnings);
-  deps.journal.start();
-  stack.push({ name: "answer journal", close: () => deps.journal.close() });
-  void deps.journal.replay().catch((error: unknown) => log.warn({ err: error }, "journal replay failed"));
-  const stopTrim = startIndexTrim(connections.command, config.redisPrefix, config.eventRetentionMs, log);
-  stack.push({ name: "index trim", close: () => Promise.resolve(stopTrim()) });
-
-  const handler = buildApp(deps).callback();
-  const server =
-    gate?.serve(handler) ?? createLimitedServer(handler, config.http).listen(config.port, config.host);
+  let app: Koa;
+  if (config.role === "worker") {
+    app = buildOpsApp({
+      log,
+      metrics,
+      redis: connections.command,
+      rulesetVersion: () => registry.current?.version,
+      warnings,
+      refresh: metricsRefresh({
+        metrics,
+        breakers: createBreakers(connections.command, config.redisPrefix),
+        deadLetters: createDeadLetters(connections.command, config.redisPrefix),
+        queue,
+        log,
+      }),
+    });
+  } else {
+    const deps = webDeps(shared, warnings);
+    deps.journal.start();
+    stack.push({ name: "answer journal", close: () => deps.journal.close() });
+    void deps.journal.replay().catch((error: unknown) => log.warn({ err: error }, "journal replay failed"));
+    const stopTrim = startIndexTrim(connections.command, config.redisPrefix, config.eventRetentionMs, log);
+    stack.push({ name: "index trim", close: () => Promise.resolve(stopTrim()) });
+    const stopWatch = watchSignatureFailures(metrics, alerts, {
+      perMinute: config.alerts.signatureFailuresPerMinute,
+    });
+    stack.push({ name: "signature failure watch", close: () => Promise.resolve(stopWatch()) });
+    app = buildApp(deps);
+  }
+  const server = gate.serve(app.callback());
   if (!server.listening) await once(server, "listening");
   stack.push({
     name: "http server",

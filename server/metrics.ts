@@ -31,10 +31,26 @@ export function labelled<T extends string>(counter: Counter<T>): (...values: str
   };
 }
 
-/** One registry per process (built in main.ts, passed down), exposed on /metrics. */
-export function createMetrics() {
+/** What `switchboard_build_info` says: the package version and the commit it was built from. */
+export interface BuildInfo {
+  version: string;
+  commit: string;
+}
+
+/**
+ * One registry per process (built in main.ts, passed down), exposed on /metrics. prom-client's default
+ * metrics keep their standard names (`process_cpu_seconds_total`, `nodejs_eventloop_lag_seconds`, …) so
+ * stock Node.js dashboards find them.
+ */
+export function createMetrics(build: BuildInfo = { version: "unknown", commit: "unknown" }) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "switchboard_process_" });
+  collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: "switchboard_build_info",
+    help: "Always 1; the labels say which version and commit this process runs",
+    labelNames: ["version", "commit"] as const,
+    registers: [registry],
+  }).set({ version: build.version, commit: build.commit }, 1);
   return {
     registry,
     eventsReceived: new Counter({
@@ -122,8 +138,14 @@ export function createMetrics() {
     }),
     queueDepth: new Gauge({
       name: "switchboard_queue_depth",
-      help: "Jobs waiting, active and delayed per queue",
+      help: "Jobs per queue and state (waiting, active, delayed, failed, paused)",
       labelNames: ["queue", "state"] as const,
+      registers: [registry],
+    }),
+    alerts: new Counter({
+      name: "switchboard_alerts_total",
+      help: "Operational alerts by kind and outcome (sent, suppressed, dropped, failed)",
+      labelNames: ["kind", "outcome"] as const,
       registers: [registry],
     }),
   };

@@ -29,9 +29,14 @@ redis.call("HSET", KEYS[1], "until", now + tonumber(state[3] or "5000"))
 return {0, failures}`;
 
 // KEYS[1] breaker hash; ARGV: ok (1/0), now, threshold, base, max, ttl seconds.
-// Returns {1 when it opened, consecutive failures}.
+// Returns {1 when it opened, -1 when a success closed an open breaker, else 0; consecutive failures}.
 const RECORD = `
-if ARGV[1] == "1" then redis.call("DEL", KEYS[1]) return {0, 0} end
+if ARGV[1] == "1" then
+  local was_open = redis.call("HEXISTS", KEYS[1], "until")
+  redis.call("DEL", KEYS[1])
+  if was_open == 1 then return {-1, 0} end
+  return {0, 0}
+end
 local failures = redis.call("HINCRBY", KEYS[1], "failures", 1)
 redis.call("EXPIRE", KEYS[1], tonumber(ARGV[6]))
 if failures < tonumber(ARGV[3]) then return {0, failures} end
@@ -54,6 +59,12 @@ export interface Breakers {
   open(): Promise<string[]>;
 }
 
+/** Told when a breaker opens, or closes (a success on a host whose breaker had opened); for alerts. */
+export interface BreakerHooks {
+  opened?(host: string, failures: number): void;
+  closed?(host: string): void;
+}
+
 type Scripted = Redis & {
   switchboardBreakerCheck(key: string, now: number): Promise<[number, number]>;
   switchboardBreakerRecord(key: string, ...args: Array<string | number>): Promise<[number, number]>;
@@ -66,6 +77,7 @@ export function createBreakers(
   redis: Redis,
   prefix: string,
   options: BreakerOptions = DEFAULT_BREAKER,
+  hooks: BreakerHooks = {},
 ): Breakers {
   redis.defineCommand("switchboardBreakerCheck", { numberOfKeys: 1, lua: CHECK });
   redis.defineCommand("switchboardBreakerRecord", { numberOfKeys: 1, lua: RECORD });
@@ -105,6 +117,8 @@ export function createBreakers(
         ttl,
       );
       note(host, failures);
+      if (opened === 1) hooks.opened?.(host, failures);
+      if (opened === -1) hooks.closed?.(host);
       return opened === 1;
     },
     async open() {

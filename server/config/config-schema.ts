@@ -108,6 +108,31 @@ export const ENV_SCHEMA = {
       description: "a whole number from 1 to 9999",
     },
     RULES_WATCH: { enum: ["true", "false"], description: "true or false" },
+    BUILD_COMMIT: {
+      type: "string",
+      pattern: "^[0-9a-f]{7,64}$",
+      description: "a git commit hash (7 to 64 lowercase hex digits)",
+    },
+    ALERT_URL: {
+      type: "string",
+      pattern: "^https?://[^\\s]+$",
+      description: "an http(s) URL that receives operational alerts (Slack-compatible JSON)",
+    },
+    ALERT_SECRET: {
+      type: "string",
+      pattern: "^(whsec_)?[A-Za-z0-9+/]{16,}={0,2}$",
+      description: "a Standard Webhooks secret such as whsec_<base64 of 24 or more random bytes>",
+    },
+    ALERT_INTERVAL: {
+      type: "string",
+      pattern: DURATION_PATTERN,
+      description: "a duration such as 1m: at most one alert of each kind per interval",
+    },
+    ALERT_SIGNATURE_FAILURES: {
+      type: "string",
+      pattern: "^[1-9][0-9]{0,5}$",
+      description: "a whole number from 1 to 999999: signature failures per minute that raise an alert",
+    },
   },
 } as const;
 

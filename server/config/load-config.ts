@@ -44,6 +44,10 @@ export interface Config {
   /** how long a job stays claimed by a worker that stopped answering before another worker takes it */
   jobLockMs: number;
   rulesWatch: boolean;
+  /** BUILD_COMMIT: the commit switchboard_build_info reports (else git rev-parse at start) */
+  buildCommit: string | undefined;
+  /** operational alerts (docs/operations.md "Alerts"); url undefined = none are sent */
+  alerts: AlertSettings;
   /** SECRET_<NAME> variables, by NAME */
   secrets: Readonly<Record<string, string>>;
 }
@@ -64,6 +68,16 @@ export interface RedisSettings {
   minReplicas: number;
   /** how long WAIT waits for them before the request is answered 503 */
   minReplicasTimeoutMs: number;
+}
+
+export interface AlertSettings {
+  url: string | undefined;
+  /** the Standard Webhooks secret the alerts are signed with (required with url) */
+  secret: string | undefined;
+  /** at most one alert of each kind per interval; the others are counted in the next one */
+  intervalMs: number;
+  /** signature failures in one minute (one process) that raise a signature_failures alert */
+  signatureFailuresPerMinute: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -133,6 +147,12 @@ export function loadConfig(env: Env, cwd = process.cwd()): Readonly<Config> {
       `HTTP_HEADERS_TIMEOUT=${JSON.stringify(known.HTTP_HEADERS_TIMEOUT ?? "10s")} is longer than HTTP_REQUEST_TIMEOUT=${JSON.stringify(known.HTTP_REQUEST_TIMEOUT ?? "30s")}: the request head is part of the request; make HTTP_REQUEST_TIMEOUT at least as long`,
     );
   }
+  if (known.ALERT_URL !== undefined && known.ALERT_SECRET === undefined) {
+    problems.push(
+      "ALERT_URL is set without ALERT_SECRET: alerts are signed the Standard Webhooks way; set ALERT_SECRET " +
+        "to a whsec_<base64> secret (e.g. whsec_$(openssl rand -base64 32))",
+    );
+  }
   if (problems.length > 0) {
     throw new AppError(
       "CONFIG_INVALID",
@@ -195,10 +215,18 @@ export function loadConfig(env: Env, cwd = process.cwd()): Readonly<Config> {
       known.ACTION_CONCURRENCY === undefined ? workerConcurrency * 4 : Number(known.ACTION_CONCURRENCY),
     jobLockMs: duration("JOB_LOCK_TIMEOUT", "30s"),
     rulesWatch: known.RULES_WATCH === "true",
+    buildCommit: known.BUILD_COMMIT,
+    alerts: {
+      url: known.ALERT_URL,
+      secret: known.ALERT_SECRET,
+      intervalMs: duration("ALERT_INTERVAL", "1m"),
+      signatureFailuresPerMinute: Number(known.ALERT_SIGNATURE_FAILURES ?? "20"),
+    },
     secrets: Object.freeze(secrets),
   };
   Object.freeze(config.vobiz);
   Object.freeze(config.http);
   Object.freeze(config.redis);
+  Object.freeze(config.alerts);
   return Object.freeze(config);
 }

@@ -4,6 +4,7 @@
  */
 import type { Breakers } from "../actions/circuit-breaker.ts";
 import type { DeadLetters } from "../actions/dead-letters.ts";
+import type { Alerts } from "../alerts/alerts.ts";
 import { createActionRunner } from "../actions/run-action.ts";
 import type { CallStore } from "../calls/call-store.ts";
 import type { ContextOptions } from "../events/build-context.ts";
@@ -31,6 +32,8 @@ export interface WorkerDeps {
   eventConcurrency: number;
   metrics: Metrics;
   log: Logger;
+  /** operational alerts: dead letters and breakers are wired in main.ts; actions may notify (vobiz_unknown) */
+  alerts: Alerts;
 }
 
 export function startWorkers(deps: WorkerDeps): void {

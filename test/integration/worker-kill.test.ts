@@ -18,6 +18,9 @@ test.after(() => redis.quit());
 function startWorker(): RunningProcess {
   return startMainProcess({
     ROLE: "worker",
+    // a worker serves /health, /ready and /metrics on PORT too: a free port each
+    PORT: "0",
+    HOST: "127.0.0.1",
     REDIS_URL: web.redisUrl,
     REDIS_PREFIX: web.prefix,
     JOB_LOCK_TIMEOUT: "1s",

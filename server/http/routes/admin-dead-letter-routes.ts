@@ -7,6 +7,7 @@ import Router from "@koa/router";
 import type { DeadLetter, DeadLetters } from "../../actions/dead-letters.ts";
 import { AppError } from "../../errors.ts";
 import type { EventQueue } from "../../queue/event-queue.ts";
+import { validateRequest } from "../admin-api.ts";
 import { adminAuth } from "../middleware/admin-auth.ts";
 import type { RequestState } from "../middleware/request-context.ts";
 import { readJsonBody } from "../read-json-body.ts";
@@ -28,7 +29,7 @@ const text = (value: unknown): string | undefined =>
 
 export function adminDeadLetterRoutes(deps: AdminDeadLetterDeps): Router<RequestState> {
   const router = new Router<RequestState>({ prefix: "/admin/dead-letters" });
-  router.use(adminAuth(deps.adminToken));
+  router.use(adminAuth(deps.adminToken), validateRequest);
 
   const redrive = async (letter: DeadLetter): Promise<string> => {
     const redrives = letter.retries + 1;

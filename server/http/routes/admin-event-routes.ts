@@ -10,6 +10,7 @@ import { AppError } from "../../errors.ts";
 import { eventView, type EventView } from "../../events/event-view.ts";
 import { traceKeys } from "../../events/trace-keys.ts";
 import { readTraces } from "../../events/trace-store.ts";
+import { validateRequest } from "../admin-api.ts";
 import { adminAuth } from "../middleware/admin-auth.ts";
 import type { RequestState } from "../middleware/request-context.ts";
 
@@ -27,7 +28,7 @@ const text = (value: unknown): string | undefined =>
 export function adminEventRoutes(deps: AdminEventDeps): Router<RequestState> {
   const keys = traceKeys(deps.prefix);
   const router = new Router<RequestState>({ prefix: "/admin/events" });
-  router.use(adminAuth(deps.adminToken));
+  router.use(adminAuth(deps.adminToken), validateRequest);
 
   router.get("/", async (ctx) => {
     const limit = Math.min(Math.max(Number(ctx.query.limit ?? 50) || 50, 1), 200);

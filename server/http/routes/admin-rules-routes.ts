@@ -13,6 +13,7 @@ import type { FleetReload } from "../../rules/fleet-reload.ts";
 import type { LoadedRuleset } from "../../rules/load-ruleset.ts";
 import type { RuleRegistry } from "../../rules/rule-registry.ts";
 import { testEvent } from "../../rules/run-rule-tests.ts";
+import { validateRequest } from "../admin-api.ts";
 import { adminAuth } from "../middleware/admin-auth.ts";
 import type { RequestState } from "../middleware/request-context.ts";
 import { readJsonBody } from "../read-json-body.ts";
@@ -72,7 +73,7 @@ function dryRunInput(body: Record<string, unknown>): {
 
 export function adminRulesRoutes(deps: AdminRulesDeps): Router<RequestState> {
   const router = new Router<RequestState>({ prefix: "/admin" });
-  router.use(adminAuth(deps.adminToken));
+  router.use(adminAuth(deps.adminToken), validateRequest);
 
   router.get("/rules", async (ctx) => {
     const current = deps.registry.current;

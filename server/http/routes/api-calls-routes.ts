@@ -9,6 +9,7 @@ import type { CallStore } from "../../calls/call-store.ts";
 import type { VobizClient } from "../../calls/vobiz-client.ts";
 import { AppError } from "../../errors.ts";
 import { newEventId } from "../../ids.ts";
+import { validateRequest } from "../admin-api.ts";
 import { adminAuth } from "../middleware/admin-auth.ts";
 import type { RequestState } from "../middleware/request-context.ts";
 import { readJsonBody } from "../read-json-body.ts";
@@ -32,7 +33,7 @@ const isUrl = (value: unknown): value is string => {
 
 export function apiCallsRoutes(deps: ApiCallsDeps): Router<RequestState> {
   const router = new Router<RequestState>({ prefix: "/api" });
-  router.use(adminAuth(deps.adminToken));
+  router.use(adminAuth(deps.adminToken), validateRequest);
   router.post("/calls", async (ctx) => {
     const body = await readJsonBody(ctx);
     const problems: string[] = [];

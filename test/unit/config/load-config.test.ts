@@ -180,3 +180,36 @@ test("Redis high availability: Sentinels, auth, TLS and the replica acknowledgem
   );
   assert.match(problemsOf({ REDIS_SENTINELS: "r1" })[0] ?? "", /REDIS_SENTINELS="r1" is not allowed/);
 });
+
+test("alerts: off by default; ALERT_URL needs ALERT_SECRET; interval and signature rate settable", () => {
+  const defaults = loadConfig({}, "/srv/sb");
+  assert.deepEqual(defaults.alerts, {
+    url: undefined,
+    secret: undefined,
+    intervalMs: 60_000,
+    signatureFailuresPerMinute: 20,
+  });
+  assert.equal(defaults.buildCommit, undefined);
+  const set = loadConfig({
+    ALERT_URL: "https://hooks.slack.com/services/T0/B0/x",
+    ALERT_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    ALERT_INTERVAL: "5m",
+    ALERT_SIGNATURE_FAILURES: "100",
+    BUILD_COMMIT: "0123abc",
+  });
+  assert.equal(set.alerts.intervalMs, 300_000);
+  assert.equal(set.alerts.signatureFailuresPerMinute, 100);
+  assert.equal(set.buildCommit, "0123abc");
+  const [problem] = problemsOf({ ALERT_URL: "https://alerts.example.com/hook" });
+  assert.match(problem ?? "", /^ALERT_URL is set without ALERT_SECRET: .*whsec_/);
+  assert.deepEqual(
+    problemsOf({ ALERT_URL: "slack", ALERT_SECRET: "short", BUILD_COMMIT: "HEAD" }).sort((a, b) =>
+      a.localeCompare(b),
+    ),
+    [
+      'ALERT_URL="slack" is not allowed: expected an http(s) URL that receives operational alerts (Slack-compatible JSON)',
+      'ALERT_SECRET="short" is not allowed: expected a Standard Webhooks secret such as whsec_<base64 of 24 or more random bytes>',
+      'BUILD_COMMIT="HEAD" is not allowed: expected a git commit hash (7 to 64 lowercase hex digits)',
+    ].sort((a, b) => a.localeCompare(b)),
+  );
+});
