@@ -17,6 +17,7 @@ import { createCallStore } from "./calls/call-store.ts";
 import { createVobizClient } from "./calls/vobiz-client.ts";
 import { loadConfig, type Config } from "./config/load-config.ts";
 import { secretValues, startWarnings } from "./config/start-warnings.ts";
+import { createAdminSessions } from "./dashboard/admin-sessions.ts";
 import { isAppError } from "./errors.ts";
 import { startIndexTrim } from "./events/index-trim.ts";
 import { createIngest } from "./events/ingest.ts";
@@ -28,6 +29,7 @@ import { createTraceStore } from "./events/trace-store.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { createEventQueue, type EventQueue } from "./queue/event-queue.ts";
+import { queueBoardAdapters } from "./queue/queue-board.ts";
 import { startEmbeddedRedis } from "./redis/embedded-redis.ts";
 import { createRedisConnections, type RedisConnections } from "./redis/redis-connections.ts";
 import { createFleetReload, type FleetReload } from "./rules/fleet-reload.ts";
@@ -131,6 +133,8 @@ export function webDeps(
       authToken: config.vobiz.authToken,
     }),
     warnings,
+    adminSessions: createAdminSessions(connections.command, config.redisPrefix),
+    queueBoard: queueBoardAdapters(connections, { prefix: config.redisPrefix }),
     journal,
   };
 }
