@@ -22,7 +22,7 @@ export interface ChartLayout {
   /** the top of the scale */
   max: number;
   /** axis labels: [x, text] */
-  ticks: Array<{ x: number; text: string }>;
+  ticks: Array<{ x: number; text: string; anchor: "start" | "middle" | "end" }>;
 }
 
 export const OUTCOME_COLORS: Record<string, string> = {
@@ -86,12 +86,15 @@ export function chartLayout(
       });
     }
   });
+  // first, middle and last minute; the last label ends at its bar so that it is not cut off
+  const last = minutes.length - 1;
   const ticks =
     minutes.length === 0
       ? []
-      : [0, Math.floor(minutes.length / 2), minutes.length - 1].map((i) => ({
-          x: Math.round(i * slot),
+      : [0, Math.floor(minutes.length / 2), last].map((i) => ({
+          x: i === last ? size.width : Math.round(i * slot),
           text: hhmm(minutes[i]?.at ?? ""),
+          anchor: i === 0 ? ("start" as const) : i === last ? ("end" as const) : ("middle" as const),
         }));
   return {
     ...size,
