@@ -158,11 +158,14 @@ test("the sent event appears in the recent events, with its outcome; the overvie
   await page.fill("#event-filters input[name=CallUUID]", "");
   await page.click("#event-filters button[type=submit]");
   await page.locator("#event-rows tr", { hasText: `call-${RUN}-down` }).waitFor();
+  // an event sent while the page is open shows up without a reload
+  const live = await send({ CallUUID: `call-${RUN}-live` });
+  await page.locator(`#event-rows tr[data-event="${live}"]`).waitFor();
   await shot("dashboard");
 });
 
 test("a trace opens with payload, verification, matched rules and attempts; the <script> in it stays text", async () => {
-  await page.locator("#event-rows tr", { hasText: callUuid }).getByRole("button", { name: "Trace" }).click();
+  await page.locator(`#event-rows tr[data-event="${sentId}"]`).getByRole("button", { name: "Trace" }).click();
   const trace = page.locator("#trace-body");
   await trace.getByText("Matched rules").waitFor();
   const text = await trace.innerText();
@@ -202,7 +205,7 @@ const replayProbe = await fetch(`${service.url}/admin/events/evt_none/replay`, {
 const replayRoute = !(replayProbe.status === 404 && /No route/.test(await replayProbe.text()));
 
 test("the Replay button replays the event and links the new one", { skip: !replayRoute }, async () => {
-  await page.locator("#event-rows tr", { hasText: callUuid }).getByRole("button", { name: "Trace" }).click();
+  await page.locator(`#event-rows tr[data-event="${sentId}"]`).getByRole("button", { name: "Trace" }).click();
   await page.locator("#trace-body").getByText("Matched rules").waitFor();
   const crmBefore = sink.requests.filter((r) => r.url.startsWith("/crm")).length;
   await page.click("#replay");
@@ -217,11 +220,12 @@ test("the Replay button replays the event and links the new one", { skip: !repla
   await result.locator("a").click();
   await page.locator("#trace-id", { hasText: newId }).waitFor();
   await page.locator("#trace-body").getByText(sentId).waitFor();
+  await shot("replay");
 });
 
 test("the playground evaluates a recorded event: which rules match, each condition's value, what would be sent", async () => {
   await page
-    .locator("#event-rows tr", { hasText: callUuid })
+    .locator(`#event-rows tr[data-event="${sentId}"]`)
     .getByRole("button", { name: "Playground" })
     .click();
   assert.match(await page.inputValue("#playground-event"), new RegExp(callUuid));

@@ -94,14 +94,25 @@
     select.append(h("option", { value: item.id }, label));
   }
 
-  async function loadEvents(more) {
+  let pages = 0;
+  let shown = "";
+
+  /** the first page again (more = false), or the next one; `quiet` keeps what is shown on an error */
+  async function loadEvents(more, quiet) {
     const rows = $("#event-rows");
     const query = new URLSearchParams(filters);
     query.set("limit", "25");
     if (more && cursor) query.set("cursor", cursor);
     try {
       const page = await api("GET", `/admin/events?${query}`);
-      if (!more) rows.replaceChildren();
+      const seen = page.items.map((item) => `${item.id}:${item.status}`).join(",");
+      if (!more && quiet && seen === shown) return; // nothing new: leave the rows (and the reader) alone
+      if (!more) {
+        rows.replaceChildren();
+        shown = seen;
+        pages = 0;
+      }
+      pages += 1;
       for (const item of page.items) {
         rows.append(eventRow(item));
         remember(item);
@@ -111,9 +122,14 @@
       cursor = page.next;
       $("#more-events").hidden = !cursor;
     } catch (error) {
-      rows.replaceChildren(h("tr", {}, h("td", { colspan: 7, class: "error" }, error.message)));
+      if (!quiet) rows.replaceChildren(h("tr", {}, h("td", { colspan: 7, class: "error" }, error.message)));
     }
   }
+
+  // new events appear by themselves while the first page is shown and the tab is visible
+  setInterval(() => {
+    if (pages === 1 && document.visibilityState === "visible") void loadEvents(false, true);
+  }, 5000);
 
   $("#event-filters").addEventListener("submit", (event) => {
     event.preventDefault();
