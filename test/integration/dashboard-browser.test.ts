@@ -250,6 +250,24 @@ test("the playground evaluates a recorded event: which rules match, each conditi
   await shot("playground");
 });
 
+test("the Queues link opens bull-board with Switchboard's two queues, signed in by the same cookie", async () => {
+  await page.click("nav >> text=Queues");
+  await page.waitForURL(/\/admin\/queues/);
+  await page.getByText("actions", { exact: true }).first().waitFor();
+  await page.getByText("events", { exact: true }).first().waitFor();
+  await shot("queues");
+  await page.goto(`${service.url}/admin/`);
+});
+
+test("signing out ends the session: the page sends the browser back to the sign-in form", async () => {
+  await page.click("nav >> text=Sign out");
+  await page.waitForURL(/\/admin\/login$/);
+  await page.goto(`${service.url}/admin/`);
+  assert.match(page.url(), /\/admin\/login$/);
+  const status = await page.evaluate("fetch('/admin/rules').then((r) => r.status)");
+  assert.equal(status, 401);
+});
+
 test("the page asked nothing of any other host (no CDN, no web font)", () => {
   const elsewhere = requestsFromPage.filter((url) => !url.startsWith(service.url));
   assert.deepEqual(elsewhere, []);

@@ -173,6 +173,8 @@ test("bull-board answers at /admin/queues behind the same auth: bearer or cookie
     headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
   });
   assert.equal(viaBearer.status, 200);
-  assert.match(await viaBearer.text(), /<div id="root">/);
+  const html = await viaBearer.text();
+  assert.match(html, /<div id="root">/);
+  assert.doesNotMatch(html, /href="https?:/, "no stylesheet from another host");
   assert.match(viaBearer.headers.get("content-security-policy") ?? "", /font-src 'self'/);
 });

@@ -1,8 +1,8 @@
 /**
  * bull-board (SPEC §7 `GET /admin/queues`) behind the admin auth (bearer or the dashboard's cookie, CSRF
  * checked by adminSession). The adapters come from server/queue/queue-board.ts, so bull stays behind the
- * queue boundary. The board's page asks for a web font from the internet: its CSP allows only this
- * service's own origin, so nothing is fetched from outside.
+ * queue boundary. The board's page links a web font stylesheet from the internet: the link is taken out
+ * of the page, and its CSP allows only this service's own origin, so nothing is fetched from outside.
  */
 import { createBullBoard } from "@bull-board/api";
 import { KoaAdapter } from "@bull-board/koa";
@@ -22,6 +22,9 @@ const BOARD_CSP = [
   "connect-src 'self'",
   "frame-ancestors 'none'",
 ].join("; ");
+
+/** a stylesheet link to another host (bull-board's web font) */
+const EXTERNAL_STYLESHEET = /<link\b[^>]*\bhref="https?:\/\/[^"]*"[^>]*>/gi;
 
 export function adminQueueBoard(deps: {
   adminToken: string;
@@ -50,6 +53,8 @@ export function adminQueueBoard(deps: {
       ctx.set("Content-Security-Policy", BOARD_CSP);
       ctx.set("X-Frame-Options", "DENY");
       await board(ctx, next);
+      if (typeof ctx.body === "string" && ctx.response.is("html"))
+        ctx.body = ctx.body.replace(EXTERNAL_STYLESHEET, "");
     });
   };
 }
