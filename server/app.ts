@@ -14,6 +14,11 @@ import type { VobizClient } from "./calls/vobiz-client.ts";
 import type { Config } from "./config/load-config.ts";
 import type { ContextOptions } from "./events/build-context.ts";
 import type { Ingest } from "./events/ingest.ts";
+import type { AdminSessions } from "./dashboard/admin-sessions.ts";
+import { adminSession } from "./http/middleware/admin-session.ts";
+import { adminDashboardRoutes } from "./http/routes/admin-dashboard-routes.ts";
+import { adminQueueBoard } from "./http/routes/admin-queue-board.ts";
+import type { QueueBoardAdapter } from "./queue/queue-board.ts";
 import { requestContext, type RequestState } from "./http/middleware/request-context.ts";
 import { adminDeadLetterRoutes } from "./http/routes/admin-dead-letter-routes.ts";
 import { adminEventRoutes } from "./http/routes/admin-event-routes.ts";
@@ -49,6 +54,10 @@ export interface AppDeps {
   vobiz: VobizClient;
   /** risky settings, shown on /ready */
   warnings: readonly string[];
+  /** the dashboard's sign-in sessions */
+  adminSessions: AdminSessions;
+  /** bull-board's adapters for /admin/queues (server/queue/queue-board.ts) */
+  queueBoard?: readonly QueueBoardAdapter[];
 }
 
 export function buildApp(deps: AppDeps): Koa<RequestState> {
@@ -65,6 +74,9 @@ export function buildApp(deps: AppDeps): Koa<RequestState> {
       answer: { ...deps.answer, budgetMs: config.answerBudgetMs },
     }),
   );
+  app.use(adminSession({ sessions: deps.adminSessions, publicUrl: config.publicUrl }));
+  if (deps.queueBoard !== undefined)
+    app.use(adminQueueBoard({ adminToken: config.adminToken, adapters: deps.queueBoard }));
   const routers = [
     healthRoutes({
       redis: deps.redis,
@@ -96,6 +108,17 @@ export function buildApp(deps: AppDeps): Koa<RequestState> {
       context: deps.context,
     }),
     adminOpenApiRoutes({ adminToken: config.adminToken }),
+    adminDashboardRoutes({
+      adminToken: config.adminToken,
+      publicUrl: config.publicUrl,
+      sessions: deps.adminSessions,
+      redis: deps.redis,
+      prefix: config.redisPrefix,
+      version: () => deps.registry.current?.version,
+      instanceId: deps.fleet.instanceId,
+      instances: () => deps.fleet.instances(),
+      deadLetters: deps.deadLetters,
+    }),
   ];
   for (const router of routers) {
     app.use(router.routes());

@@ -50,6 +50,17 @@ export const ERROR_CATALOGUE = {
     expose: true,
     message: "Send the admin token as 'Authorization: Bearer <ADMIN_TOKEN>'.",
   },
+  ADMIN_CSRF_REFUSED: {
+    status: 403,
+    expose: true,
+    message:
+      "A request signed in by the dashboard's cookie must come from the dashboard's own pages; scripts use 'Authorization: Bearer <ADMIN_TOKEN>'.",
+  },
+  ADMIN_LOGIN_FAILED: {
+    status: 401,
+    expose: true,
+    message: "That is not the ADMIN_TOKEN this service was started with; paste it again.",
+  },
   ADMIN_BODY_INVALID: {
     status: 400,
     expose: true,

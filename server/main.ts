@@ -26,6 +26,7 @@ import { createCallStore } from "./calls/call-store.ts";
 import { createVobizClient } from "./calls/vobiz-client.ts";
 import { loadConfig, type Config } from "./config/load-config.ts";
 import { secretValues, startWarnings } from "./config/start-warnings.ts";
+import { createAdminSessions } from "./dashboard/admin-sessions.ts";
 import { isAppError } from "./errors.ts";
 import { startIndexTrim } from "./events/index-trim.ts";
 import { createIngest } from "./events/ingest.ts";
@@ -39,6 +40,7 @@ import { createLogger, type Logger } from "./logger.ts";
 import { metricsRefresh } from "./metrics-refresh.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { createEventQueue, type EventQueue } from "./queue/event-queue.ts";
+import { queueBoardAdapters } from "./queue/queue-board.ts";
 import { startEmbeddedRedis } from "./redis/embedded-redis.ts";
 import { createRedisConnections, type RedisConnections } from "./redis/redis-connections.ts";
 import { createFleetReload, type FleetReload } from "./rules/fleet-reload.ts";
@@ -142,6 +144,8 @@ export function webDeps(
       authToken: config.vobiz.authToken,
     }),
     warnings,
+    adminSessions: createAdminSessions(connections.command, config.redisPrefix),
+    queueBoard: queueBoardAdapters(connections, { prefix: config.redisPrefix }),
     journal,
   };
 }

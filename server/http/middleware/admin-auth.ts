@@ -7,11 +7,16 @@ const digest = (value: string): Buffer => createHash("sha256").update(value).dig
 
 /**
  * `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time (both sides hashed first, so neither
- * the token's length nor its content leaks through timing). 401 ADMIN_UNAUTHORIZED otherwise.
+ * the token's length nor its content leaks through timing), or the dashboard's session cookie (checked,
+ * CSRF included, by adminSession before the routers). 401 ADMIN_UNAUTHORIZED otherwise.
  */
 export function adminAuth(token: string): Middleware<RequestState> {
   const expected = digest(token);
   return async (ctx, next) => {
+    if (ctx.state.adminSession !== undefined) {
+      await next();
+      return;
+    }
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(ctx.get("authorization"));
     if (!match?.[1] || !timingSafeEqual(digest(match[1]), expected)) {
       ctx.set("WWW-Authenticate", 'Bearer realm="switchboard-admin"');

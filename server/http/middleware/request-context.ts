@@ -11,6 +11,8 @@ export interface RequestState {
   log: Logger;
   /** the process's logger; hot paths log on it with `requestId` as a field instead of making a child */
   baseLog: Logger;
+  /** the dashboard session that signed this admin request in (admin-session.ts), if any */
+  adminSession?: string;
 }
 
 /** ctx.state for one request; the child logger is made only if something logs through it. */
