@@ -13,10 +13,15 @@ import { buildTestApp } from "../helpers/app.ts";
 import { TEST_ADMIN_TOKEN } from "../helpers/service.ts";
 
 /**
- * Admin paths that are not JSON API routes, so not in the document: the dashboard's HTML pages and
- * bull-board. A route is left out only by being named here.
+ * Admin paths that are not JSON API routes, so not in the document: the dashboard's HTML pages, its
+ * sign-in form and static files, and bull-board. A route is left out only by being named here.
  */
-const NOT_JSON_API: readonly RegExp[] = [/^\/admin\/?$/, /^\/admin\/queues(\/|$)/];
+const NOT_JSON_API: readonly RegExp[] = [
+  /^\/admin\/?$/,
+  /^\/admin\/(login|logout)$/,
+  /^\/admin\/static\//,
+  /^\/admin\/queues(\/|$)/,
+];
 
 const { app } = await buildTestApp(import.meta.url);
 const handler = app.callback();
