@@ -26,6 +26,9 @@ import type { Logger } from "./logger.ts";
 import { metricsRefresh } from "./metrics-refresh.ts";
 import type { Metrics } from "./metrics.ts";
 import type { EventQueue } from "./queue/event-queue.ts";
+import type { ReplayQueue } from "./queue/replay-queue.ts";
+import type { Replayer } from "./events/replay-event.ts";
+import { adminReplayRoutes } from "./http/routes/admin-replay-routes.ts";
 import type { FleetReload } from "./rules/fleet-reload.ts";
 import type { LoadedRuleset } from "./rules/load-ruleset.ts";
 import type { RuleRegistry } from "./rules/rule-registry.ts";
@@ -46,6 +49,10 @@ export interface AppDeps {
   deadLetters: DeadLetters;
   calls: CallStore;
   vobiz: VobizClient;
+  /** replays one recorded event */
+  replay: Replayer;
+  /** bulk replays */
+  replays: Pick<ReplayQueue, "start" | "progress">;
   /** risky settings, shown on /ready */
   warnings: readonly string[];
 }
@@ -80,6 +87,7 @@ export function buildApp(deps: AppDeps): Koa<RequestState> {
       adminToken: config.adminToken,
       redis: deps.redis,
       prefix: config.redisPrefix,
+      retentionMs: config.eventRetentionMs,
       describe: (rule) => deps.registry.current?.ruleset.ruleset.rule(rule)?.description,
     }),
     apiCallsRoutes({
@@ -93,6 +101,14 @@ export function buildApp(deps: AppDeps): Koa<RequestState> {
       registry: deps.registry,
       fleet: deps.fleet,
       context: deps.context,
+    }),
+    adminReplayRoutes({
+      adminToken: config.adminToken,
+      redis: deps.redis,
+      prefix: config.redisPrefix,
+      retentionMs: config.eventRetentionMs,
+      replay: deps.replay,
+      replays: deps.replays,
     }),
   ];
   for (const router of routers) {

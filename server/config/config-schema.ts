@@ -108,6 +108,11 @@ export const ENV_SCHEMA = {
       description: "a whole number from 1 to 9999",
     },
     RULES_WATCH: { enum: ["true", "false"], description: "true or false" },
+    REPLAY_RATE: {
+      type: "string",
+      pattern: "^[1-9][0-9]{0,4}$",
+      description: "a whole number of replays per second from 1 to 99999",
+    },
   },
 } as const;
 

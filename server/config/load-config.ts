@@ -44,6 +44,8 @@ export interface Config {
   /** how long a job stays claimed by a worker that stopped answering before another worker takes it */
   jobLockMs: number;
   rulesWatch: boolean;
+  /** bulk replays run per second, fleet-wide (REPLAY_RATE) */
+  replayRate: number;
   /** SECRET_<NAME> variables, by NAME */
   secrets: Readonly<Record<string, string>>;
 }
@@ -195,6 +197,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Readonly<Config> {
       known.ACTION_CONCURRENCY === undefined ? workerConcurrency * 4 : Number(known.ACTION_CONCURRENCY),
     jobLockMs: duration("JOB_LOCK_TIMEOUT", "30s"),
     rulesWatch: known.RULES_WATCH === "true",
+    replayRate: Number(known.REPLAY_RATE ?? "50"),
     secrets: Object.freeze(secrets),
   };
   Object.freeze(config.vobiz);
