@@ -153,6 +153,11 @@ async function keyBreakdown(redis: Redis): Promise<Array<[string, number]>> {
     const usage = Number(await redis.call("MEMORY", "USAGE", index, "SAMPLES", "0"));
     rows.push(["index (share)", usage / Math.max(1, await redis.zcard(index))]);
   }
+  // the calls' index: one hash per day, a field per call (here one event per call)
+  for (const calls of await redis.keys("*:calls:*")) {
+    const usage = Number(await redis.call("MEMORY", "USAGE", calls, "SAMPLES", "0"));
+    rows.push(["calls index (share)", usage / Math.max(1, await redis.hlen(calls))]);
+  }
   const [trace] = (await redis.scan("0", "MATCH", "*:trace:*", "COUNT", 5000))[1];
   if (trace !== undefined) {
     for (const line of ((await redis.get(trace)) ?? "").split("\n")) {

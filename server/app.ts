@@ -32,6 +32,9 @@ import type { Logger } from "./logger.ts";
 import { metricsRefresh } from "./metrics-refresh.ts";
 import type { Metrics } from "./metrics.ts";
 import type { EventQueue } from "./queue/event-queue.ts";
+import type { ReplayQueue } from "./queue/replay-queue.ts";
+import type { Replayer } from "./events/replay-event.ts";
+import { adminReplayRoutes } from "./http/routes/admin-replay-routes.ts";
 import type { FleetReload } from "./rules/fleet-reload.ts";
 import type { LoadedRuleset } from "./rules/load-ruleset.ts";
 import type { RuleRegistry } from "./rules/rule-registry.ts";
@@ -52,6 +55,10 @@ export interface AppDeps {
   deadLetters: DeadLetters;
   calls: CallStore;
   vobiz: VobizClient;
+  /** replays one recorded event */
+  replay: Replayer;
+  /** bulk replays */
+  replays: Pick<ReplayQueue, "start" | "progress">;
   /** risky settings, shown on /ready */
   warnings: readonly string[];
   /** the dashboard's sign-in sessions */
@@ -93,6 +100,7 @@ export function buildApp(deps: AppDeps): Koa<RequestState> {
       adminToken: config.adminToken,
       redis: deps.redis,
       prefix: config.redisPrefix,
+      retentionMs: config.eventRetentionMs,
       describe: (rule) => deps.registry.current?.ruleset.ruleset.rule(rule)?.description,
     }),
     apiCallsRoutes({
@@ -118,6 +126,14 @@ export function buildApp(deps: AppDeps): Koa<RequestState> {
       instanceId: deps.fleet.instanceId,
       instances: () => deps.fleet.instances(),
       deadLetters: deps.deadLetters,
+    }),
+    adminReplayRoutes({
+      adminToken: config.adminToken,
+      redis: deps.redis,
+      prefix: config.redisPrefix,
+      retentionMs: config.eventRetentionMs,
+      replay: deps.replay,
+      replays: deps.replays,
     }),
   ];
   for (const router of routers) {

@@ -86,6 +86,11 @@ export const ERROR_CATALOGUE = {
     expose: true,
     message: "A query parameter of this admin route is unknown or has the wrong kind of value.",
   },
+  EVENT_NOT_REPLAYABLE: {
+    status: 409,
+    expose: true,
+    message: "This event's trace keeps only a redacted copy (it held secret values); it cannot be replayed.",
+  },
   // anything else
   INTERNAL_ERROR: { status: 500, expose: false, message: "Internal error; the request id is in the logs." },
 } as const satisfies Record<string, { status: number; expose: boolean; message: string }>;

@@ -35,12 +35,14 @@ import type Koa from "koa";
 import { buildOpsApp } from "./http/ops-app.ts";
 import { openStartGate } from "./http/start-gate.ts";
 import { awaitReplicas } from "./events/await-replicas.ts";
-import { createTraceStore } from "./events/trace-store.ts";
+import { createTraceStore, readTraces } from "./events/trace-store.ts";
+import { createReplayer, type Replayer } from "./events/replay-event.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { metricsRefresh } from "./metrics-refresh.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { createEventQueue, type EventQueue } from "./queue/event-queue.ts";
 import { queueBoardAdapters } from "./queue/queue-board.ts";
+import { createReplayQueue, type ReplayQueue } from "./queue/replay-queue.ts";
 import { startEmbeddedRedis } from "./redis/embedded-redis.ts";
 import { createRedisConnections, type RedisConnections } from "./redis/redis-connections.ts";
 import { createFleetReload, type FleetReload } from "./rules/fleet-reload.ts";
@@ -91,6 +93,8 @@ export interface SharedDeps {
   connections: RedisConnections;
   fleet: FleetReload;
   queue: EventQueue;
+  /** bulk replays (paced, apart from live traffic) */
+  replays: ReplayQueue;
 }
 
 const contextOptions = (config: Readonly<Config>): AppDeps["context"] => ({
@@ -138,6 +142,8 @@ export function webDeps(
     breakers: createBreakers(connections.command, config.redisPrefix),
     deadLetters: createDeadLetters(connections.command, config.redisPrefix),
     calls: createCallStore(connections.command, config.redisPrefix, config.eventRetentionMs),
+    replay: replayerOf(shared),
+    replays: shared.replays,
     vobiz: createVobizClient({
       apiUrl: config.vobiz.apiUrl,
       authId: config.vobiz.authId,
@@ -148,6 +154,17 @@ export function webDeps(
     queueBoard: queueBoardAdapters(connections, { prefix: config.redisPrefix }),
     journal,
   };
+}
+
+/** Replays one recorded event (POST /admin/events/:id/replay, and each event of a bulk replay). */
+function replayerOf(shared: SharedDeps): Replayer {
+  const { config, connections, queue } = shared;
+  return createReplayer({
+    queue,
+    readTrace: async (id) => (await readTraces(connections.command, config.redisPrefix, [id]))[0],
+    prefix: config.redisPrefix,
+    retentionMs: config.eventRetentionMs,
+  });
 }
 
 async function assemble(
@@ -224,7 +241,15 @@ async function assemble(
     log,
   });
   stack.push({ name: "queue", close: () => queue.close() });
-  const shared: SharedDeps = { config, log, metrics, registry, connections, fleet, queue };
+  const replays = createReplayQueue(connections, {
+    prefix: config.redisPrefix,
+    consume: config.role !== "web",
+    ratePerSecond: config.replayRate,
+    lockMs: config.jobLockMs,
+    log,
+  });
+  stack.push({ name: "replay queue", close: () => replays.close() });
+  const shared: SharedDeps = { config, log, metrics, registry, connections, fleet, queue, replays };
 
   if (config.role !== "web") {
     startWorkers({
@@ -242,6 +267,12 @@ async function assemble(
       eventConcurrency: config.workerConcurrency,
       metrics,
       log,
+    });
+    const replay = replayerOf(shared);
+    replays.consume({
+      replay: (id, vobiz) => replay(id, { vobiz }),
+      liveBacklog: async () =>
+        (await queue.depth()).reduce((sum, { state, count }) => sum + (state === "waiting" ? count : 0), 0),
     });
     log.info(
       { concurrency: config.workerConcurrency, actionConcurrency: config.actionConcurrency },

@@ -32,6 +32,7 @@ export async function adminRequest(
   target: InstanceTarget,
   method: "GET" | "POST",
   path: string,
+  json?: unknown,
 ): Promise<{ status: number; body: unknown }> {
   if (!target.adminToken) {
     throw new UsageError(
@@ -42,7 +43,11 @@ export async function adminRequest(
   try {
     response = await fetch(target.url + path, {
       method,
-      headers: { authorization: `Bearer ${target.adminToken}` },
+      headers: {
+        authorization: `Bearer ${target.adminToken}`,
+        ...(json === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(json === undefined ? {} : { body: JSON.stringify(json) }),
       signal: AbortSignal.timeout(30_000),
     });
   } catch (error) {

@@ -14,6 +14,8 @@ import { schemaCommand } from "./schema-command.ts";
 import { sendCommand } from "./send-command.ts";
 import { simulateCommand } from "./simulate-command.ts";
 import { testCommand } from "./test-command.ts";
+import { replayCommand } from "./replay-command.ts";
+import { backtestCommand } from "./backtest-command.ts";
 
 export const COMMANDS: readonly CliCommand[] = [
   checkCommand,
@@ -23,6 +25,8 @@ export const COMMANDS: readonly CliCommand[] = [
   eventsCommand,
   reloadCommand,
   schemaCommand,
+  replayCommand,
+  backtestCommand,
 ];
 
 function mainHelp(): string {

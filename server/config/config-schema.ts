@@ -133,6 +133,11 @@ export const ENV_SCHEMA = {
       pattern: "^[1-9][0-9]{0,5}$",
       description: "a whole number from 1 to 999999: signature failures per minute that raise an alert",
     },
+    REPLAY_RATE: {
+      type: "string",
+      pattern: "^[1-9][0-9]{0,4}$",
+      description: "a whole number of replays per second from 1 to 99999",
+    },
   },
 } as const;
 

@@ -48,6 +48,8 @@ export interface Config {
   buildCommit: string | undefined;
   /** operational alerts (docs/operations.md "Alerts"); url undefined = none are sent */
   alerts: AlertSettings;
+  /** bulk replays run per second, fleet-wide (REPLAY_RATE) */
+  replayRate: number;
   /** SECRET_<NAME> variables, by NAME */
   secrets: Readonly<Record<string, string>>;
 }
@@ -222,6 +224,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Readonly<Config> {
       intervalMs: duration("ALERT_INTERVAL", "1m"),
       signatureFailuresPerMinute: Number(known.ALERT_SIGNATURE_FAILURES ?? "20"),
     },
+    replayRate: Number(known.REPLAY_RATE ?? "50"),
     secrets: Object.freeze(secrets),
   };
   Object.freeze(config.vobiz);

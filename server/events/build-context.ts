@@ -24,7 +24,13 @@ export interface EventMeta {
   scope: EventScope;
   public_url: string;
   ruleset?: unknown;
+  /**
+   * in rules: the event's run (1 as received, 2 for its first replay, …); in templates: the delivery
+   * attempt of the current action (SPEC §3)
+   */
   attempt?: number;
+  /** a replay: the id of the event it replays */
+  replayOf?: string;
 }
 
 export type EventContext = Record<string, unknown> & { meta: EventMeta };
@@ -36,6 +42,7 @@ export interface ContextInput {
   query: Record<string, string | string[]>;
   payload: Payload;
   receivedAt: string;
+  replay?: { of: string; attempt: number } | undefined;
 }
 
 export interface ContextOptions {
@@ -86,6 +93,8 @@ export function buildContext(input: ContextInput, options: ContextOptions): Even
     query: input.query,
     scope: scopeOf(input, options.accountId),
     public_url: options.publicUrl,
+    attempt: input.replay?.attempt ?? 1,
   };
+  if (input.replay !== undefined) meta.replayOf = input.replay.of;
   return mergeData(payload, computed, { meta });
 }

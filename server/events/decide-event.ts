@@ -19,6 +19,9 @@ import { matchesEventName } from "./event-type.ts";
 import { payloadOf, type Payload } from "./parse-payload.ts";
 import { decisionField, decisionLine, type DecidedActionView, type MatchedRule } from "./trace-format.ts";
 
+/** a vobiz action of a replay that did not ask for them (they are real side effects) */
+export const REPLAY_SKIPPED = "skipped: replay";
+
 export interface Decision {
   ruleset: RulesetVersion;
   matched: MatchedRule[];
@@ -108,6 +111,10 @@ export function decide(input: DecideInput): Decision {
       }
       if (action.type === "respond") {
         noJob("part of the answer reply");
+        continue;
+      }
+      if (action.type === "vobiz" && event.replay !== undefined && !event.replay.vobiz) {
+        noJob(REPLAY_SKIPPED);
         continue;
       }
       const job = `${event.id}:${rule.id}:${action.index}`;

@@ -2,7 +2,7 @@
  * An event's trace as the admin API shows it (SPEC §7): the payload (redacted when it held secrets),
  * verification, ruleset version, matched rules, and every action with each attempt. Pure.
  */
-import { actionAttempts, actionState, readDecision, type Trace } from "./trace-format.ts";
+import { actionAttempts, actionState, readDecision, replaysOf, type Trace } from "./trace-format.ts";
 import { tracePayload, tracedEvent } from "./trace-store.ts";
 
 export type EventStatus = "ok" | "failed" | "pending";
@@ -25,6 +25,12 @@ export interface EventView {
   errors: Array<{ id: string; error: string; overBudget?: true }>;
   answer: unknown;
   actions: Array<Record<string, unknown> & { job: string | null; attempts: unknown[] }>;
+  /** 1 as received, 2 for its first replay, … */
+  attempt: number;
+  /** the event this one replays, or null */
+  replayOf: string | null;
+  /** this event's replays, oldest first */
+  replays: string[];
 }
 
 /**
@@ -87,5 +93,8 @@ export function eventView(
     errors: decision?.errors ?? [],
     answer: trace.answer ?? null,
     actions,
+    attempt: event.replay?.attempt ?? 1,
+    replayOf: event.replay?.of ?? null,
+    replays: replaysOf(trace),
   };
 }

@@ -14,6 +14,7 @@ import type { NonceFamily } from "../signatures/vobiz-signature.ts";
 import { newEventId } from "../ids.ts";
 import type { Decision, Evaluated } from "./decide-event.ts";
 import { decisionTraceLine, planOf } from "./decide-event.ts";
+import { callIndexEntry } from "./call-index.ts";
 import { resolveEventType } from "./event-type.ts";
 import type { Payload } from "./parse-payload.ts";
 import { needsRedaction, redactPayload } from "./redact-payload.ts";
@@ -122,6 +123,7 @@ export function createIngest(deps: IngestDeps): Ingest {
             index: keys.index,
             trace: keys.trace(id),
           },
+          callIndex: callIndexEntry(deps.prefix, id, event.payload, receivedAt.getTime(), deps.retentionMs),
           eventId: id,
           hash,
           now: receivedAt.getTime(),
@@ -155,6 +157,8 @@ export function createIngest(deps: IngestDeps): Ingest {
       }
       case "duplicate":
         return { id: claimed.id, type, duplicate: true };
+      case "gone": // only a replay's claim answers this
+        throw new Error("the claim of a new event answered gone");
     }
   };
 }

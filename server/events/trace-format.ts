@@ -12,7 +12,9 @@
  *   each matched rule as `[id, file, line, actions]`, an action as `[type]`, or `[type, note]` when it
  *   runs no job;
  * - `a:<rule>:<index>`: an action's latest state, including its latest attempt (`at` in epoch ms);
- * - `t:<rule>:<index>:<attempt>`: the attempts before it (a delivery that succeeds at once has none).
+ * - `t:<rule>:<index>:<attempt>`: the attempts before it (a delivery that succeeds at once has none);
+ * - `r:<event id>`: a replay of this event (its run: 2 for the first, …), one key per replay, written by
+ *   the replay's claim (a replay's own link back is in its event: `event.replay.of`).
  * Pure: the claim, the event job and the action runner write through it; event-view.ts and the dead
  * letters read through it.
  */
@@ -143,6 +145,19 @@ export function readDecision(
       ),
     ),
   };
+}
+
+const REPLAY_PREFIX = "r:";
+
+/** The line a replay's claim appends to the event it replays. */
+export const replayLinkLine = (replayId: string, attempt: number): string =>
+  `\n${traceLine({ [`${REPLAY_PREFIX}${replayId}`]: String(attempt) })}`;
+
+/** The replays of an event, oldest first (ids sort by time). */
+export function replaysOf(trace: Trace): string[] {
+  const ids: string[] = [];
+  for (const key in trace) if (key.startsWith(REPLAY_PREFIX)) ids.push(key.slice(REPLAY_PREFIX.length));
+  return ids.sort();
 }
 
 /** the action's state key */

@@ -54,6 +54,15 @@ const query = (properties: Record<string, Schema>): Schema => ({
   properties,
 });
 const CURSOR = text("the `next` of the previous page");
+/** The recorded events a list, an export or a bulk replay means (server/events/event-filter.ts). */
+const EVENT_FILTER: Record<string, Schema> = {
+  type: text("an event type such as Hangup"),
+  rule: text("a rule id the event matched"),
+  status: { enum: ["ok", "failed", "pending"], description: "ok, failed or pending" },
+  CallUUID: text("a call's CallUUID"),
+  since: text("an ISO 8601 time such as 2025-01-06T10:00:00Z", { format: "date-time" }),
+  until: text("an ISO 8601 time: events received up to then", { format: "date-time" }),
+};
 
 /**
  * Every JSON admin route. To add one: add its entry here (the key is the method and the path exactly as
@@ -110,9 +119,52 @@ export const ADMIN_API: Record<RouteKey, RouteSpec> = {
       status: { enum: ["ok", "failed", "pending"], description: "ok, failed or pending" },
       rule: text("a rule id the event matched"),
       since: text("an ISO 8601 time such as 2025-01-06T10:00:00Z", { format: "date-time" }),
+      until: text("an ISO 8601 time: events received up to then", { format: "date-time" }),
       cursor: text("the `next` of the previous page", { pattern: "^[0-9.]+:" }),
     }),
     response: { status: 200, description: "a page of events", schema: list("events, newest first") },
+  },
+  "GET /admin/events/export": {
+    summary: "Recorded events as NDJSON (payload, path, query, receivedAt, the recorded decision), streamed",
+    description: "The input of `switchboard backtest`; the same filters as the list.",
+    query: query(EVENT_FILTER),
+    response: { status: 200, description: "one JSON object per line (application/x-ndjson), newest first" },
+  },
+  "POST /admin/events/:id/replay": {
+    summary: "Run a recorded event again under the current ruleset, as a new event linked to it",
+    params: { id: "the event id (evt_…)" },
+    body: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        vobiz: { type: "boolean", description: "run its vobiz actions again too (real side effects; false)" },
+      },
+    },
+    response: {
+      status: 202,
+      description: "the new event's id, replayOf and attempt; 404 NOT_FOUND past EVENT_RETENTION",
+    },
+  },
+  "POST /admin/replays": {
+    summary: "Replay every recorded event a filter selects, paced (REPLAY_RATE), or count them (dry_run)",
+    body: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        ...EVENT_FILTER,
+        dry_run: { type: "boolean", description: "only say how many would run" },
+        vobiz: { type: "boolean", description: "run their vobiz actions again too (false)" },
+      },
+    },
+    response: {
+      status: 202,
+      description: "the bulk replay's id and progress; with dry_run, 200 and its count",
+    },
+  },
+  "GET /admin/replays/:id": {
+    summary: "A bulk replay's progress (total, done, failed, state)",
+    params: { id: "the bulk replay's id (rpl_…)" },
+    response: { status: 200, description: "the progress; 404 NOT_FOUND after 7 days" },
   },
   "GET /admin/events/:id": {
     summary: "One event's trace: payload, verification, matched rules, every action and attempt",

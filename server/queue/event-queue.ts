@@ -25,6 +25,8 @@ export type ClaimInput = Omit<ClaimCall, "take" | "decided">;
 export type ClaimResult =
   | { kind: "replayed" }
   | { kind: "duplicate"; id: string }
+  /** a replay whose original record has expired (nothing was stored) */
+  | { kind: "gone" }
   /** `taken`: how many action jobs this process took to deliver at once */
   | { kind: "stored"; id: string; taken: number };
 
@@ -99,6 +101,7 @@ export function createEventQueue(connections: RedisConnections, options: EventQu
       }
       if (reply[0] !== "stored") {
         slots.give(take);
+        if (reply[0] === "gone") return { kind: "gone" };
         return reply[0] === "replayed" ? { kind: "replayed" } : { kind: "duplicate", id: reply[1] };
       }
       const flags = reply[2];

@@ -18,6 +18,18 @@ export interface EventJobData {
   contentType: string;
   receivedAt: string;
   verification: VerificationSummary;
+  /** a replay (POST /admin/events/:id/replay): absent on an event as received */
+  replay?: ReplayOf;
+}
+
+/** What a replayed event carries of its original. */
+export interface ReplayOf {
+  /** the replayed event's id */
+  of: string;
+  /** 1 for the original, 2 for its first replay, … */
+  attempt: number;
+  /** vobiz actions run again (they are real side effects): only when the replay asked */
+  vobiz: boolean;
 }
 
 export interface VerificationSummary {

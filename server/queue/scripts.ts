@@ -25,10 +25,20 @@ export function loadScript(file: string, queues: Record<string, Bull.Queue> = {}
     .replace(/^-- @bull-move-to-finished (\w+)$/gm, (_, name: string) => bullMoveToFinishedLua(name));
 }
 
-export type ClaimReply = ["replayed"] | ["duplicate", string] | ["stored", string, string];
+export type ClaimReply = ["replayed"] | ["duplicate", string] | ["gone"] | ["stored", string, string];
 
 export interface ClaimCall {
-  keys: { dedup: string; nonce: string; index: string; trace: string };
+  keys: {
+    dedup: string;
+    nonce: string;
+    index: string;
+    trace: string;
+  };
+  /**
+   * When the event names a call: the index (a hash of call → events) where `member` is added (space-
+   * separated) under the call's `field`, and when that index expires (epoch ms)
+   */
+  callIndex?: { key: string; field: string; member: string; expireAt: number } | undefined;
   eventId: string;
   /** the delivery's hash (method, URL, body) */
   hash: string;
@@ -48,6 +58,11 @@ export interface ClaimCall {
   decided?: { jobs: readonly ActionJobToAdd[] };
   /** the first `count` action jobs are stored taken by the caller, locked with `token` */
   take: { count: number; token: string; lockMs: number };
+  /**
+   * A replay of a stored event: no de-duplication or nonce record is read or written; stored only while
+   * the record at `key` exists (else "gone"), and `append` is appended to it (its TTL kept).
+   */
+  replayOf?: { key: string; append: string } | undefined;
 }
 
 export interface DispatchCall {
@@ -95,7 +110,7 @@ export function defineQueueScripts(
   const claim = define<ClaimReply>(
     client,
     "switchboardClaimEvent",
-    17,
+    19,
     loadScript("claim-event.lua", { bullAddEvent: queues.events, bullAddAction: queues.actions }),
   );
   const dispatch = define<number>(
@@ -109,10 +124,12 @@ export function defineQueueScripts(
       const { keys, decided } = call;
       const args: Array<string | number> = [
         keys.dedup, keys.nonce, keys.index, keys.trace, ...events.keys, ...actions.keys, activeKey,
+        call.callIndex?.key ?? "", call.replayOf?.key ?? "",
         call.eventId, call.hash, call.now, call.dedupTtlSeconds, call.retentionMs, call.signed ? "1" : "0",
         call.eventJson, decided === undefined ? events.optsWith(EVENT_JOB, call.eventId, call.now) : "",
         call.trace.head, call.trace.withEvent ? "1" : "0", call.trace.tail,
-        call.take.count, call.take.token, call.take.lockMs, jobKeyPrefix,
+        call.take.count, call.take.token, call.take.lockMs, jobKeyPrefix, call.replayOf?.append ?? "",
+        call.callIndex?.field ?? "", call.callIndex?.expireAt ?? 0, call.callIndex?.member ?? "",
       ]; // prettier-ignore
       for (const job of decided?.jobs ?? []) args.push(job.id, job.rest, optsOf(job, call.now));
       return claim(...args);

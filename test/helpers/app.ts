@@ -9,6 +9,7 @@ import { loadConfig, type Config } from "../../server/config/load-config.ts";
 import { webDeps } from "../../server/main.ts";
 import { createMetrics } from "../../server/metrics.ts";
 import { createEventQueue } from "../../server/queue/event-queue.ts";
+import { createReplayQueue } from "../../server/queue/replay-queue.ts";
 import { createRedisConnections } from "../../server/redis/redis-connections.ts";
 import { createFleetReload } from "../../server/rules/fleet-reload.ts";
 import type { LoadedRuleset } from "../../server/rules/load-ruleset.ts";
@@ -76,10 +77,18 @@ export async function buildTestApp(
     retentionMs: config.eventRetentionMs,
     log,
   });
+  const replays = createReplayQueue(connections, {
+    prefix,
+    consume: false,
+    ratePerSecond: config.replayRate,
+    lockMs: config.jobLockMs,
+    log,
+  });
   onCleanup(async () => {
+    await replays.close();
     await queue.close();
     await connections.close();
   });
-  const deps = webDeps({ config, log, metrics, registry, connections, fleet, queue }, []);
+  const deps = webDeps({ config, log, metrics, registry, connections, fleet, queue, replays }, []);
   return { app: buildApp(deps), config, prefix, redisUrl: url, logs };
 }

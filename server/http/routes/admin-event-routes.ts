@@ -4,9 +4,13 @@
  * traces; a page reads at most a few hundred traces however selective the filters are, and says where
  * to go on with `next`.
  */
+import { Readable } from "node:stream";
 import Router from "@koa/router";
 import type { Redis } from "ioredis";
 import { AppError } from "../../errors.ts";
+import { eventsOfCall } from "../../events/call-index.ts";
+import { matchesFilter, parseEventFilter, type EventFilter } from "../../events/event-filter.ts";
+import { exportLines } from "../../events/event-export.ts";
 import { eventView, type EventView } from "../../events/event-view.ts";
 import { traceKeys } from "../../events/trace-keys.ts";
 import { readTraces } from "../../events/trace-store.ts";
@@ -18,12 +22,46 @@ export interface AdminEventDeps {
   adminToken: string;
   redis: Redis;
   prefix: string;
+  /** EVENT_RETENTION: how far back the calls' index is read */
+  retentionMs: number;
   /** a rule's description in the loaded ruleset */
   describe?: (rule: string) => string | undefined;
 }
 
 const text = (value: unknown): string | undefined =>
   typeof value === "string" && value !== "" ? value : undefined;
+
+/**
+ * A call's events (the calls' index, not a scan of the time index), newest first, from the cursor on;
+ * the cursor is the list's own ("<ms>:<id>"), and ids sort by time, so "older than the cursor's id".
+ */
+async function callPage(
+  deps: AdminEventDeps,
+  filter: EventFilter,
+  limit: number,
+  cursor: string | undefined,
+): Promise<{ items: EventView[]; next: string | null }> {
+  const after = cursor?.split(":").slice(1).join(":");
+  const items: EventView[] = [];
+  const ids = await eventsOfCall(deps.redis, deps.prefix, filter.callUuid ?? "", deps.retentionMs);
+  const rest = after === undefined || after === "" ? ids : ids.filter((id) => id < after);
+  for (let start = 0; start < rest.length && items.length < limit; start += 100) {
+    const page = rest.slice(start, start + 100);
+    const traces = await readTraces(deps.redis, deps.prefix, page);
+    for (const [index, id] of page.entries()) {
+      const trace = traces[index];
+      if (trace === undefined) continue;
+      const view = eventView(id, trace, deps.describe);
+      if (!matchesFilter(view, filter)) continue;
+      items.push(view);
+      if (items.length === limit) {
+        const more = start + index + 1 < rest.length;
+        return { items, next: more ? `${Date.parse(view.receivedAt)}:${id}` : null };
+      }
+    }
+  }
+  return { items, next: null };
+}
 
 export function adminEventRoutes(deps: AdminEventDeps): Router<RequestState> {
   const keys = traceKeys(deps.prefix);
@@ -42,6 +80,10 @@ export function adminEventRoutes(deps: AdminEventDeps): Router<RequestState> {
     }
     const sinceMs = since === undefined ? "-inf" : Date.parse(since);
     if (Number.isNaN(sinceMs)) throw new AppError("ADMIN_BODY_INVALID", '"since" must be an ISO 8601 time');
+    if (callUuid !== undefined) {
+      ctx.body = await callPage(deps, parseEventFilter(ctx.query), limit, text(ctx.query.cursor));
+      return;
+    }
     // the cursor is "<score>:<id>" of the last event read; ties (same millisecond) are ordered by id
     const [cursorScore, cursorId] = (text(ctx.query.cursor) ?? "").split(":");
     let max = cursorScore === undefined || cursorScore === "" ? "+inf" : cursorScore;
@@ -89,6 +131,18 @@ export function adminEventRoutes(deps: AdminEventDeps): Router<RequestState> {
       }
     }
     ctx.body = { items, next: exhausted && items.length < limit ? null : (last ?? null) };
+  });
+
+  // before "/:id": the export is not an event
+  router.get("/export", (ctx) => {
+    const filter = parseEventFilter(ctx.query);
+    const lines = exportLines(deps.redis, deps.prefix, filter, {
+      retentionMs: deps.retentionMs,
+      ...(deps.describe === undefined ? {} : { describe: deps.describe }),
+    });
+    ctx.type = "application/x-ndjson";
+    // streamed: a page of traces at a time, as fast as the client reads
+    ctx.body = Readable.from(lines, { objectMode: false });
   });
 
   router.get("/:id", async (ctx) => {

@@ -5,9 +5,16 @@
 -- the caller answers 503, the sender retries, and the retry is stored (at worst a second time). Never a
 -- lost event. Keys and arguments are built in one place: server/queue/scripts.ts `claim`.
 -- KEYS: 1 de-dup key, 2 nonce key, 3 event index, 4 the trace (head .. event JSON? .. tail), 5-10 bull's addJob keys of the events
--- queue, 11-16 those of the actions queue, 17 the actions queue's active list.
--- Returns {"replayed"} | {"duplicate", first id} | {"stored", id, taken}: taken has a "1" for each of the
--- first `take` action jobs that was taken by the caller, a "0" where it could not be (a paused queue).
+-- queue, 11-16 those of the actions queue, 17 the actions queue's active list, 18 the calls' index of the
+-- day (a hash: call -> its events, space-separated; "" when the event names no call; ARGV[17] is the
+-- call's field, ARGV[18] when the index expires (epoch ms), ARGV[19] what is added for this event), 19 the
+-- record a replay is linked to ("" when not a replay).
+-- A replay (KEYS[19] given) reads and writes no de-duplication or nonce record: it is stored only while the
+-- record it replays exists (else {"gone"}, nothing written), and ARGV[16] is appended to that record
+-- (keeping its TTL).
+-- Returns {"replayed"} | {"duplicate", first id} | {"gone"} | {"stored", id, taken}: taken has a "1" for
+-- each of the first `take` action jobs that was taken by the caller, a "0" where it could not be (a paused
+-- queue).
 
 -- @bull-add-job bullAddEvent
 -- @bull-add-job bullAddAction
@@ -16,14 +23,19 @@ local eventId, hash, now, ttl, retention = ARGV[1], ARGV[2], ARGV[3], ARGV[4], A
 local signed, eventJson, eventOpts = ARGV[6] == "1", ARGV[7], ARGV[8]
 local traceHead, traceWithEvent, traceTail = ARGV[9], ARGV[10] == "1", ARGV[11]
 local take, token, lockMs, jobPrefix = tonumber(ARGV[12]), ARGV[13], ARGV[14], ARGV[15]
+local replayOf, replayLink = KEYS[19], ARGV[16]
+local call, callIndexExpiry, callMember = ARGV[17], ARGV[18], ARGV[19]
 local decided = eventOpts == "" -- decided in the request path: action jobs instead of an event job
-local FIRST_JOB = 16 -- then three arguments per action job: id, its data JSON less the event, opts JSON
+local FIRST_JOB = 20 -- then three arguments per action job: id, its data JSON less the event, opts JSON
 
-if signed then
+if replayOf ~= "" then
+  if redis.call("PTTL", replayOf) <= 0 then return {"gone"} end
+  signed = false
+elseif signed then
   local seen = redis.call("GET", KEYS[2])
   if seen and seen ~= hash then return {"replayed"} end
 end
-local existing = redis.call("GET", KEYS[1])
+local existing = replayOf == "" and redis.call("GET", KEYS[1])
 if existing then
   if signed then redis.call("SET", KEYS[2], hash, "EX", ttl, "NX") end
   return {"duplicate", existing}
@@ -57,6 +69,16 @@ local trace = traceHead
 if traceWithEvent then trace = trace .. eventJson end
 redis.call("SET", KEYS[4], trace .. traceTail, "PX", retention)
 redis.call("ZADD", KEYS[3], now, eventId)
+if KEYS[18] ~= "" then
+  local ids = redis.call("HGET", KEYS[18], call)
+  redis.call("HSET", KEYS[18], call, ids and (ids .. " " .. callMember) or callMember)
+  redis.call("PEXPIREAT", KEYS[18], callIndexExpiry)
+end
+if replayOf ~= "" then
+  -- the link, last: the replayed record (read whole, as it is written) keeps its own TTL
+  redis.call("SET", replayOf, redis.call("GET", replayOf) .. replayLink, "PX", redis.call("PTTL", replayOf))
+  return {"stored", eventId, taken}
+end
 -- last: the de-duplication and nonce records say "stored", so they are written once everything else is
 redis.call("SET", KEYS[1], eventId, "EX", ttl)
 if signed then redis.call("SET", KEYS[2], hash, "EX", ttl, "NX") end

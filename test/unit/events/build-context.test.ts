@@ -45,7 +45,25 @@ test("payload fields as received, computed fields, and meta", () => {
     query: { app: "support", tenant: "42" },
     scope: { account: "MA_ACCOUNT", app: "support", trunk: null, call: null },
     public_url: "https://sb.example.com",
+    attempt: 1,
   });
+});
+
+test("a replay's meta says which event it replays and counts its run (the original is 1)", () => {
+  const context = buildContext(
+    {
+      id: "evt_2",
+      route: "events",
+      path: "/events",
+      query: {},
+      receivedAt: "2025-01-06T10:00:00.000Z",
+      payload: { Event: "Hangup" },
+      replay: { of: "evt_1", attempt: 2 },
+    },
+    { defaultCountry: "IN", publicUrl: "https://sb.example.com" },
+  );
+  assert.equal(context.meta.attempt, 2);
+  assert.equal(context.meta.replayOf, "evt_1");
 });
 
 test("a payload field wins over a computed field of the same name", () => {
