@@ -41,7 +41,10 @@ export interface Alert {
 export interface Alerts {
   /** queues the alert (rate-limited per kind); returns at once, never throws */
   notify(alert: Alert): void;
-  /** sends what is in flight (each bounded by the timeout); alerts still suppressed are dropped */
+  /**
+   * Gives the alerts already queued up to one timeout to be sent, then gives up on the rest; alerts held
+   * back by the rate limit are dropped.
+   */
   close(): Promise<void>;
 }
 
@@ -90,6 +93,7 @@ export function createAlerts(options: AlertOptions): Alerts {
   const queue: string[] = [];
   let sending: Promise<void> | undefined;
   let closed = false;
+  const shutdown = new AbortController();
 
   const post = async (body: string): Promise<void> => {
     const headers = webhookHeaders(secret, `msg_${newRequestId()}`, body);
@@ -97,7 +101,7 @@ export function createAlerts(options: AlertOptions): Alerts {
       method: "POST",
       headers: { "content-type": "application/json", "user-agent": "Switchboard-Alerts", ...headers },
       body,
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), shutdown.signal]),
     });
     await response.body?.cancel();
     if (response.status >= 300) throw new Error(`ALERT_URL answered ${response.status}`);
@@ -184,7 +188,9 @@ export function createAlerts(options: AlertOptions): Alerts {
     async close() {
       closed = true;
       for (const window of windows.values()) if (window.timer) clearTimeout(window.timer);
+      const giveUp = setTimeout(() => shutdown.abort(new Error("shutting down")), timeoutMs);
       await sending;
+      clearTimeout(giveUp);
     },
   };
 }

@@ -128,9 +128,32 @@ test("notify never blocks: a receiver that does not answer times out, and the qu
   for (let i = 0; i < 5; i += 1)
     assert.equal(alerts.notify({ kind: "dead_letter", id: `d-${i}` }), undefined);
   assert.equal(await counted(metrics, "dead_letter", "dropped"), 2);
-  await alerts.close(); // each POST gives up after its timeout
-  assert.equal(await counted(metrics, "dead_letter", "failed"), 3);
+  // each POST gives up after its timeout, and the next is sent
+  const deadline = Date.now() + 20_000;
+  while ((await counted(metrics, "dead_letter", "failed")) < 3) {
+    assert.ok(Date.now() < deadline, "the three queued alerts timed out one after the other");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   assert.equal(await counted(metrics, "dead_letter", "sent"), 0);
+  await alerts.close();
+});
+
+test("close gives the queued alerts one timeout, then gives up on the rest", async () => {
+  const silent = await startHttpSink(() => ({ delayMs: 60_000 }));
+  const metrics = createMetrics();
+  const alerts = createAlerts({
+    url: silent.url,
+    secret: SECRET,
+    intervalMs: 0,
+    timeoutMs: 200,
+    log: createLogSink().log,
+    metrics,
+  });
+  for (let i = 0; i < 10; i += 1) alerts.notify({ kind: "breaker_open", host: `h${i}` });
+  await alerts.close();
+  assert.equal(await counted(metrics, "breaker_open", "failed"), 10);
+  alerts.notify({ kind: "breaker_open", host: "after close" }); // ignored
+  assert.equal(await counted(metrics, "breaker_open", "failed"), 10);
 });
 
 test("a receiver that refuses is logged and counted, never thrown", async () => {
