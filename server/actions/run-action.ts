@@ -8,7 +8,7 @@
  * headers or bodies) is in the trace (events/trace-format.ts).
  */
 import { buildContext, type ContextOptions, type EventContext } from "../events/build-context.ts";
-import { payloadOf, type Payload } from "../events/parse-payload.ts";
+import { contentTypeOf, payloadOf, type Payload } from "../events/parse-payload.ts";
 import { actionAttempts, actionField, attemptField } from "../events/trace-format.ts";
 import type { TraceStore } from "../events/trace-store.ts";
 import type { Logger } from "../logger.ts";
@@ -105,7 +105,8 @@ const stateField = (run: Run, fields: Record<string, unknown>): string =>
   JSON.stringify(
     Object.assign(
       fields,
-      { attempt: run.attempt, at: Date.now() },
+      // attempt 1 is left out (actionState reads it back): most deliveries succeed at once
+      run.attempt === 1 ? { at: Date.now() } : { attempt: run.attempt, at: Date.now() },
       run.redriven ? { key: run.attemptKey } : {},
     ),
   );
@@ -174,7 +175,7 @@ export function createActionRunner(deps: ActionRunnerDeps): DeliveryHandler {
     const input = {
       context: prepared?.context ?? buildContext({ ...data.event, payload }, deps.context),
       payload,
-      raw: { text: data.event.raw, contentType: data.event.contentType },
+      raw: { text: data.event.raw, contentType: contentTypeOf(data.event) },
       secrets: deps.secrets,
       rule: { id: data.rule.id, description: data.rule.description },
       attempt: run.attempt,

@@ -7,6 +7,7 @@
 import type { Redis } from "ioredis";
 import { scanEvents, type EventFilter, type ScanOptions, type ScannedEvent } from "./event-filter.ts";
 import { tracedEvent } from "./trace-store.ts";
+import { contentTypeOf } from "./parse-payload.ts";
 
 export interface ExportedEvent {
   id: string;
@@ -42,7 +43,7 @@ export function exportedEvent({ id, trace, view }: ScannedEvent): ExportedEvent 
     method: event.method,
     path: event.path,
     query: event.query,
-    contentType: event.contentType,
+    contentType: contentTypeOf(event),
     raw: event.raw,
     receivedAt: event.receivedAt,
     status: view.status,

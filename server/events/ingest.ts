@@ -16,7 +16,7 @@ import type { Decision, Evaluated } from "./decide-event.ts";
 import { decisionTraceLine, planOf } from "./decide-event.ts";
 import { callIndexEntry } from "./call-index.ts";
 import { resolveEventType } from "./event-type.ts";
-import type { Payload } from "./parse-payload.ts";
+import { FORM_CONTENT_TYPE, type Payload } from "./parse-payload.ts";
 import { needsRedaction, redactPayload } from "./redact-payload.ts";
 import { firstLine } from "./trace-format.ts";
 import { traceKeys } from "./trace-keys.ts";
@@ -88,7 +88,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       path: event.path,
       query: event.query,
       raw: event.raw,
-      contentType: event.contentType,
+      ...(event.contentType === FORM_CONTENT_TYPE ? {} : { contentType: event.contentType }),
       receivedAt: receivedAt.toISOString(),
       verification,
     };

@@ -61,9 +61,15 @@ function parseText(kind: BodyKind, text: string): Payload {
  * The payload of a stored event, parsed again from its raw text (GET: the query string). It passed the same
  * parser when it was received, so this does not throw for a stored event.
  */
-export function payloadOf(event: { raw: string; contentType: string; method: string }): Payload {
+export const FORM_CONTENT_TYPE = "application/x-www-form-urlencoded";
+
+/** A stored event's content type (left out when it is the form encoding Vobiz sends). */
+export const contentTypeOf = (event: { contentType?: string | undefined }): string =>
+  event.contentType ?? FORM_CONTENT_TYPE;
+
+export function payloadOf(event: { raw: string; contentType?: string | undefined; method: string }): Payload {
   if (event.method === "GET") return parseForm(event.raw);
-  return parseText(bodyKind(event.contentType, event.raw.length > 0), event.raw);
+  return parseText(bodyKind(contentTypeOf(event), event.raw.length > 0), event.raw);
 }
 
 /**

@@ -68,7 +68,8 @@ export function parseTrace(text: string | null | undefined): Trace | undefined {
 type ActionItem = [type: string] | [type: string, note: string];
 
 export interface DecisionRecord {
-  ruleset: { hash: string; commit: string | null };
+  /** `commit` is left out when null (a trace is kept for every event: every byte counts) */
+  ruleset: { hash: string; commit?: string | null };
   rules: Array<[id: string, file: string, line: number, actions: ActionItem[]]>;
   /** conditions that failed (an entry with overBudget stopped the evaluation) */
   errors?: EvaluationError[];
@@ -102,7 +103,8 @@ export function decisionField(
   errors: readonly EvaluationError[] = [],
 ): string {
   const record: DecisionRecord = {
-    ruleset: { hash: version.hash, commit: version.commit },
+    ruleset:
+      version.commit === null ? { hash: version.hash } : { hash: version.hash, commit: version.commit },
     rules: matched.map((rule) => [
       rule.id,
       rule.file,
@@ -124,7 +126,7 @@ export function readDecision(
   record: unknown,
 ):
   | {
-      ruleset: DecisionRecord["ruleset"];
+      ruleset: { hash: string; commit: string | null };
       matched: MatchedRule[];
       actions: DecidedActionView[];
       errors: EvaluationError[];
@@ -134,7 +136,7 @@ export function readDecision(
     return undefined;
   const { ruleset, rules, errors = [] } = record as DecisionRecord;
   return {
-    ruleset,
+    ruleset: { hash: ruleset.hash, commit: ruleset.commit ?? null },
     errors,
     matched: rules.map(([id, file, line]) => ({ id, file, line })),
     actions: rules.flatMap(([rule, , , items]) =>
@@ -173,7 +175,10 @@ export function actionState(trace: Trace, rule: string, index: number): Record<s
   const state = trace[actionField(rule, index)];
   if (typeof state !== "object" || state === null) return undefined;
   const copy = { ...(state as Record<string, unknown>) };
-  if ("at" in copy) copy.at = isoOf(copy.at);
+  if ("at" in copy) {
+    copy.at = isoOf(copy.at);
+    copy.attempt ??= 1; // left out when 1 (run-action.ts)
+  }
   return copy;
 }
 

@@ -14,8 +14,12 @@ export interface EventJobData {
    * with events/parse-payload.ts `payloadOf`, and form forwards send it byte for byte.
    */
   raw: string;
-  /** "" for GET (the raw text is a query string) */
-  contentType: string;
+  /**
+   * "" for GET (the raw text is a query string); absent for `application/x-www-form-urlencoded`, what Vobiz
+   * sends (a trace keeps this for every event: leaving the usual value out keeps most traces a size class
+   * smaller in Redis); read it with events/parse-payload.ts `contentTypeOf`
+   */
+  contentType?: string;
   receivedAt: string;
   verification: VerificationSummary;
   /** a replay (POST /admin/events/:id/replay): absent on an event as received */

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { isAppError, type ErrorCode } from "../../../server/errors.ts";
 import {
   bodyKind,
+  contentTypeOf,
   parseBody,
   parseForm,
   parseJsonObject,
@@ -192,4 +193,16 @@ test("a stored event's payload is parsed again from its raw text", () => {
     x: [1],
   });
   assert.deepEqual(payloadOf({ method: "POST", contentType: "", raw: "" }), {});
+});
+
+test("a stored event without a content type is the form encoding Vobiz sends; a given one is used", () => {
+  const raw = "Event=Hangup&CallUUID=abc";
+  assert.deepEqual(payloadOf({ method: "POST", raw }), { Event: "Hangup", CallUUID: "abc" });
+  assert.equal(contentTypeOf({}), "application/x-www-form-urlencoded");
+  assert.deepEqual(
+    payloadOf({ method: "POST", raw: '{"Event":"Hangup"}', contentType: "application/json" }),
+    {
+      Event: "Hangup",
+    },
+  );
 });
