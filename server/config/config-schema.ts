@@ -108,6 +108,17 @@ export const ENV_SCHEMA = {
       description: "a whole number from 1 to 9999",
     },
     RULES_WATCH: { enum: ["true", "false"], description: "true or false" },
+    VOBIZ_CPS: {
+      type: "string",
+      pattern: "^[1-9][0-9]{0,3}$",
+      description: "a whole number of make_call requests per second, from 1 to 9999",
+    },
+    VOBIZ_CONCURRENCY: {
+      type: "string",
+      pattern: "^[1-9][0-9]{0,3}$",
+      description: "a whole number from 1 to 9999",
+    },
+    VOBIZ_TIMEOUT: { type: "string", pattern: DURATION_PATTERN, description: "a duration such as 10s" },
   },
 } as const;
 

@@ -5,6 +5,7 @@
 import type { Breakers } from "../actions/circuit-breaker.ts";
 import type { DeadLetters } from "../actions/dead-letters.ts";
 import { createActionRunner } from "../actions/run-action.ts";
+import type { VobizSettings } from "../actions/run-vobiz.ts";
 import type { CallStore } from "../calls/call-store.ts";
 import type { ContextOptions } from "../events/build-context.ts";
 import { createEventJob } from "../events/event-job.ts";
@@ -31,6 +32,8 @@ export interface WorkerDeps {
   eventConcurrency: number;
   metrics: Metrics;
   log: Logger;
+  /** vobiz actions: the ledger, the sender, the limits */
+  vobiz: VobizSettings;
 }
 
 export function startWorkers(deps: WorkerDeps): void {
@@ -42,7 +45,18 @@ export function startWorkers(deps: WorkerDeps): void {
   deps.queue.startWorkers({
     eventConcurrency: deps.eventConcurrency,
     decide: createEventJob(deps),
-    deliver: createActionRunner(deps),
+    deliver: createActionRunner({
+      ...deps,
+      vobiz: {
+        ...deps.vobiz,
+        calls: deps.calls,
+        breakers: deps.breakers,
+        deadLetters: deps.deadLetters,
+        traces: deps.traces,
+        metrics: deps.metrics,
+        log: deps.log,
+      },
+    }),
     writeTrace: (eventId, fields) =>
       Object.keys(fields).length === 0 ? Promise.resolve(true) : deps.traces.update(eventId, fields),
     traceAppend: (eventId, fields) => {
