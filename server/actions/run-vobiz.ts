@@ -203,7 +203,14 @@ export async function runVobiz(
     );
 
   const claimed = await deps.ledger.claim(key, run.owner, data.redrives ?? 0);
-  if (claimed !== "claimed") return alreadyRun(run, claimed);
+  if (claimed !== "claimed" && claimed !== "taken_over") return alreadyRun(run, claimed);
+  const takenOver =
+    claimed === "taken_over"
+      ? {
+          takenOver:
+            "an earlier run claimed it and stopped before sending (nothing reached Vobiz); this run sent it",
+        }
+      : {};
 
   let params: Record<string, unknown>;
   try {
@@ -246,6 +253,7 @@ export async function runVobiz(
   if (wait > 0) {
     const note =
       cpsWait > 0 ? `VOBIZ_CPS (${deps.cps}/s) reached` : `circuit breaker open for ${deps.apiHost}`;
+    await deps.ledger.release(key, run.owner);
     await write(run, { state: "waiting", note, retryInMs: wait });
     await lease.defer(wait);
     return;
@@ -282,6 +290,7 @@ export async function runVobiz(
   if (!(healthy && deps.breakers.trusts(deps.apiHost)) && (await deps.breakers.record(deps.apiHost, healthy)))
     run.log.warn({ host: deps.apiHost }, "circuit breaker opened");
   const result = {
+    ...takenOver,
     request: outcome.request,
     status: outcome.status,
     api_id: outcome.api_id,
@@ -304,7 +313,11 @@ export async function runVobiz(
     case "not_sent": {
       const reason = outcome.error ?? `Vobiz answered ${outcome.status} (it did not act on the request)`;
       if (lease.attempt < lease.attempts) {
-        await deps.ledger.finish(key, run.owner, ["sending"], { state: "pending", lastError: reason });
+        await deps.ledger.finish(key, run.owner, ["sending"], {
+          state: "pending",
+          owner: "",
+          lastError: reason,
+        });
         await write(run, { state: "retrying", ...result }, outcome);
         run.log.warn(result, "vobiz request not sent; will retry");
         lease.retry(reason, outcome.retryAfterMs);

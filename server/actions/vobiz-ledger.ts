@@ -3,7 +3,8 @@
  * index), kept for EVENT_RETENTION. A run goes through it in steps, each one atomic (a small Lua script):
  *
  *   claim    absent or `pending` → `pending`, owned by this run (a run that died before sending left
- *            it `pending`: provably nothing was sent, so it is taken over)
+ *            it `pending` with its owner: provably nothing was sent, so it is taken over; a run that
+ *            deferred or will retry gives it up first)
  *   sending  `pending` and still ours → `sending`, just before the request is written; of two runs
  *            racing for one action, only one gets here
  *   finish   `sending` (or `unknown`) and ours → `done` / `failed` with the result, or back to
@@ -28,9 +29,11 @@ export interface LedgerEntry {
   [field: string]: unknown;
 }
 
-// KEYS[1] ledger; ARGV: owner, round, ttl ms. Returns "claimed" or the state found.
+// KEYS[1] ledger; ARGV: owner, round, ttl ms. Returns "claimed", "taken_over" (from a run that stopped
+// before sending) or the state found.
 const CLAIM = `
 local state = redis.call("HGET", KEYS[1], "state")
+local owner = redis.call("HGET", KEYS[1], "owner")
 local round = tonumber(redis.call("HGET", KEYS[1], "round") or "0")
 local asked = tonumber(ARGV[2])
 local retry = asked > round and (state == "unknown" or state == "sending" or state == "failed")
@@ -38,6 +41,7 @@ if state == false or state == "pending" or retry then
   if retry then redis.call("DEL", KEYS[1]) end
   redis.call("HSET", KEYS[1], "state", "pending", "owner", ARGV[1], "round", asked)
   redis.call("PEXPIRE", KEYS[1], tonumber(ARGV[3]))
+  if state == "pending" and owner ~= false and owner ~= "" then return "taken_over" end
   return "claimed"
 end
 return state`;
@@ -100,8 +104,13 @@ type Scripted = Redis & {
 };
 
 export interface VobizLedger {
-  /** "claimed", or the state another run left */
-  claim(key: string, owner: string, round: number): Promise<"claimed" | LedgerState>;
+  /**
+   * "claimed"; "taken_over" when a run that stopped before sending held it (claimed too); or the state
+   * another run left
+   */
+  claim(key: string, owner: string, round: number): Promise<"claimed" | "taken_over" | LedgerState>;
+  /** gives a pending entry up (a deferral, a retry after a request that did not reach Vobiz) */
+  release(key: string, owner: string): Promise<boolean>;
   /** true when this run may write the request now */
   sending(key: string, owner: string): Promise<boolean>;
   /** records the result (from the given states, by the owner); false when another run took it over */
@@ -138,7 +147,9 @@ export function createVobizLedger(redis: Redis, prefix: string, retentionMs: num
   return {
     key: (eventId, rule, index) => `${prefix}:vobiz:ledger:${eventId}:${rule}:${index}`,
     claim: async (key, owner, round) =>
-      (await scripted.sbLedgerClaim(key, owner, round, retentionMs)) as "claimed" | LedgerState,
+      (await scripted.sbLedgerClaim(key, owner, round, retentionMs)) as
+        "claimed" | "taken_over" | LedgerState,
+    release: async (key, owner) => (await scripted.sbLedgerFinish(key, owner, "pending", "owner", "")) === 1,
     sending: async (key, owner) => (await scripted.sbLedgerSending(key, owner, Date.now())) === 1,
     finish: async (key, owner, from, fields) =>
       (await scripted.sbLedgerFinish(key, owner, from.join(","), ...flatten(fields))) === 1,
