@@ -66,6 +66,7 @@ const disk = await scratchRuleset({
           params: { from: "+918040001234", to: "<<From | e164>>", flow: "sales" },
           limits: { per_number: { max: 100 } },
         }),
+        rule("secret", { vobiz: "speak", params: { text: "Your PIN is <<secrets.PIN>>" } }),
         rule("cap", {
           vobiz: "make_call",
           params: { from: "+918040001234", to: "<<From | e164>>", flow: "sales" },
@@ -80,6 +81,7 @@ const service = await startTestService(import.meta.url, {
   VOBIZ_AUTH_ID: FAKE_AUTH_ID,
   VOBIZ_API_URL: vobiz.url,
   VOBIZ_TIMEOUT: "1s",
+  SECRET_PIN: "4321",
   LOG_LEVEL: "info",
 });
 const redis = new Redis(service.redisUrl);
@@ -324,4 +326,38 @@ test("at most 3 make_call to the same number per rule in 10 minutes", async () =
   assert.ok(
     service.logs.lines().some((line) => line.level === "warn" && String(line.msg).includes("loop breaker")),
   );
+});
+
+test("the dry run shows each rendered Vobiz request, secrets and the token masked, and sends nothing", async () => {
+  const before = vobiz.requests.length;
+  const evaluate = async (Case: string, query = ""): Promise<Record<string, unknown>> => {
+    const response = await admin("/admin/evaluate", {
+      method: "POST",
+      body: JSON.stringify({
+        path: "/events",
+        query: query === "" ? undefined : { sb_hop: query },
+        event: { Event: "Hangup", Case, CallUUID: "c-dry", From: "919876543210" },
+      }),
+    });
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as { matched: Array<{ actions: Array<Record<string, unknown>> }> };
+    return body.matched[0]!.actions[0]!;
+  };
+  const secret = await evaluate("secret");
+  assert.deepEqual(secret.request, {
+    method: "POST",
+    path: `${ACCOUNT}/Call/c-dry/Speak/`,
+    headers: { "X-Auth-ID": FAKE_AUTH_ID, "X-Auth-Token": "[redacted]" },
+    body: { text: "Your PIN is [secret PIN]" },
+  });
+  assert.doesNotMatch(JSON.stringify(secret), /4321|test-auth-token/);
+  const call = await evaluate("make_call");
+  assert.equal((call.request as { path: string }).path, `${ACCOUNT}/Call/`);
+  assert.match(
+    String((call.request as { body: { answer_url: string } }).body.answer_url),
+    /^https:\/\/sb\.example\.com\/answer\/sales\?call=.*&sb_hop=1$/,
+  );
+  const looped = await evaluate("loop", "3");
+  assert.match(String(looped.refused), /max_hops/);
+  assert.equal(vobiz.requests.length, before, "nothing was sent");
 });
