@@ -103,7 +103,7 @@ test("vobiz expectations compare the action's name and its params as they would 
   const bad = byName.get("bad-voice/test 1");
   assert.equal(bad?.passed, false);
   assert.match(
-    describeFailure(bad!.failures[0]!),
+    describeFailure(bad.failures[0]!),
     /voice: "GIRL" is not allowed; use one of "WOMAN", "MAN", "Polly"/,
   );
 });
