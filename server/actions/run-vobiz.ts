@@ -246,7 +246,9 @@ export async function runVobiz(
   }
 
   // pacing and the breaker: wait without spending an attempt (the entry stays ours, pending)
-  const cpsWait = spec.vobiz === "make_call" ? await deps.ledger.takeToken(deps.cps) : 0;
+  // a token is not reserved: waiters come back spread over a token's time, and take one then (or wait again)
+  const tokenWait = spec.vobiz === "make_call" ? await deps.ledger.takeToken(deps.cps) : 0;
+  const cpsWait = tokenWait === 0 ? 0 : tokenWait + Math.floor((Math.random() * 1000) / deps.cps);
   const breakerWait =
     cpsWait > 0 || deps.breakers.trusts(deps.apiHost) ? 0 : await deps.breakers.check(deps.apiHost);
   const wait = Math.max(cpsWait, breakerWait);
