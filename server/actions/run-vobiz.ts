@@ -287,7 +287,6 @@ export async function runVobiz(
   const outcome = await sender.send(request, spec.vobiz === "hangup");
   await pause(run, "sent");
   deps.metrics.vobizRequests.inc({ action: spec.vobiz, outcome: outcome.verdict });
-  deps.metrics.deliveryLatency.observe(outcome.latencyMs / 1000);
   const healthy = outcome.verdict === "done" || outcome.verdict === "refused" || outcome.status === 429;
   if (!(healthy && deps.breakers.trusts(deps.apiHost)) && (await deps.breakers.record(deps.apiHost, healthy)))
     run.log.warn({ host: deps.apiHost }, "circuit breaker opened");

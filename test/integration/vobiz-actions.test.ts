@@ -254,6 +254,15 @@ test("a request that hangs past VOBIZ_TIMEOUT is not retried: unknown, in the de
   );
   assert.equal(only(vobiz.requests, "POST", path).length, 1, "not retried on its own");
 
+  const bulk = await admin("/admin/dead-letters/retry", {
+    method: "POST",
+    body: JSON.stringify({ rule: "speak" }),
+  });
+  const skipped = (await bulk.json()) as { retried: number; needing_decision?: number };
+  assert.equal(skipped.retried, 0, "retrying every dead letter leaves the unknown ones to a decision");
+  assert.equal(skipped.needing_decision, 1);
+  assert.equal(only(vobiz.requests, "POST", path).length, 1);
+
   const retried = await admin(`/admin/dead-letters/${encodeURIComponent(letter!.id)}/retry`, {
     method: "POST",
   });
