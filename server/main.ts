@@ -51,6 +51,9 @@ import { RuleRegistry } from "./rules/rule-registry.ts";
 import { createRulesetReloader, rulesetInvalid } from "./rules/ruleset-reloader.ts";
 import { watchRules } from "./rules/watch-rules.ts";
 import { VERSION } from "./version.ts";
+import type { VobizSettings } from "./actions/run-vobiz.ts";
+import { createVobizSender } from "./actions/send-vobiz.ts";
+import { createVobizLedger } from "./actions/vobiz-ledger.ts";
 import { startWorkers } from "./workers/start-workers.ts";
 
 export interface Service {
@@ -167,6 +170,36 @@ function replayerOf(shared: SharedDeps): Replayer {
   });
 }
 
+/**
+ * What vobiz actions need (actions/run-vobiz.ts). SWITCHBOARD_TEST_VOBIZ_PAUSE (`claimed` or `sent`) is a
+ * test hook: the worker stops for good at that point of a vobiz action, so a test can kill -9 it there.
+ */
+function vobizSettings(
+  config: Readonly<Config>,
+  connections: RedisConnections,
+  stack: Step[],
+): VobizSettings {
+  const { authId, authToken, apiUrl, cps, timeoutMs } = config.vobiz;
+  const sender =
+    authId === undefined || authToken === undefined
+      ? undefined
+      : createVobizSender({ apiUrl, authId, authToken, timeoutMs, userAgent: `Switchboard/${VERSION}` });
+  // closed after the queue (the stack closes in reverse): deliveries in flight finish their requests
+  const queueStep = stack.findIndex((step) => step.name === "queue");
+  if (sender !== undefined)
+    stack.splice(Math.max(0, queueStep), 0, { name: "vobiz sender", close: () => sender.close() });
+  const pauseAt = process.env.SWITCHBOARD_TEST_VOBIZ_PAUSE;
+  return {
+    ledger: createVobizLedger(connections.command, config.redisPrefix, config.eventRetentionMs),
+    sender,
+    authId,
+    apiHost: new URL(apiUrl).host,
+    publicUrl: config.publicUrl,
+    cps,
+    ...(pauseAt === "claimed" || pauseAt === "sent" ? { pauseAt } : {}),
+  };
+}
+
 async function assemble(
   config: Readonly<Config>,
   log: Logger,
@@ -237,6 +270,7 @@ async function assemble(
     consume: config.role !== "web",
     lockMs: config.jobLockMs,
     actionConcurrency: config.actionConcurrency,
+    vobizConcurrency: config.vobiz.concurrency,
     retentionMs: config.eventRetentionMs,
     log,
   });
@@ -267,6 +301,7 @@ async function assemble(
       eventConcurrency: config.workerConcurrency,
       metrics,
       log,
+      vobiz: vobizSettings(config, connections, stack),
     });
     const replay = replayerOf(shared);
     replays.consume({

@@ -148,5 +148,23 @@ export function createMetrics(build: BuildInfo = { version: "unknown", commit: "
       labelNames: ["kind", "outcome"] as const,
       registers: [registry],
     }),
+    vobizRequests: new Counter({
+      name: "switchboard_vobiz_requests_total",
+      help: "Vobiz REST requests of vobiz actions by action and outcome (done, not_sent, refused, unknown)",
+      labelNames: ["action", "outcome"] as const,
+      registers: [registry],
+    }),
+    vobizUnknown: new Counter({
+      name: "switchboard_vobiz_unknown_total",
+      help: "Vobiz actions whose outcome is unknown (may have taken effect; not retried): each needs an operator's decision in the dead letters",
+      labelNames: ["action"] as const,
+      registers: [registry],
+    }),
+    vobizRefusals: new Counter({
+      name: "switchboard_vobiz_refusals_total",
+      help: "Vobiz actions the loop breaker refused, by reason (max_hops, per_number)",
+      labelNames: ["action", "reason"] as const,
+      registers: [registry],
+    }),
   };
 }

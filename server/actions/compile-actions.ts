@@ -12,7 +12,9 @@ import {
   type TemplateEnvironment,
 } from "../templates/template-environment.ts";
 import type { TemplateKind } from "../templates/template-source.ts";
+import { checkVobizParams, type ParamProblem } from "./check-vobiz-params.ts";
 import { templateContext, type RenderInput } from "./render-context.ts";
+import { VOBIZ_CATALOGUE, type VobizActionName } from "./vobiz-catalogue.ts";
 
 export interface RenderedForward {
   type: "forward";
@@ -38,7 +40,8 @@ export interface RenderedRespond {
 
 export interface RenderedVobiz {
   type: "vobiz";
-  vobiz: string;
+  vobiz: VobizActionName;
+  /** rendered, not yet checked against the action's schema (finishVobizParams does, before sending) */
   params: Record<string, unknown>;
 }
 
@@ -54,7 +57,7 @@ export interface CompiledAction {
 
 export interface ActionProblem {
   pointer: string;
-  code: "TEMPLATE_SYNTAX" | "TEMPLATE_MISSING";
+  code: "TEMPLATE_SYNTAX" | "TEMPLATE_MISSING" | ParamProblem["code"];
   message: string;
 }
 
@@ -197,9 +200,26 @@ function guessContentType(name: string): string {
   return "text/plain";
 }
 
+/** a param written as one `<<x | dump>>`: x's JSON value, not a string */
+const WHOLE_DUMP = /^\s*<<[^<>]*\|\s*dump\s*(\([^)]*\))?\s*>>\s*$/;
+
+/**
+ * A vobiz action's params, rendered as JSON (SPEC §5.1): every string is a template and stays one JSON
+ * string whatever the event holds (the body is built with JSON.stringify, never by pasting text); a
+ * string that is only `<<x | dump>>` becomes x's JSON value. Other values are kept as written.
+ */
 function compileParams(value: unknown, c: Compiler, at: string): (data: object) => unknown {
   if (typeof value === "string") {
     const template = c.inline(value, "text", at);
+    if (WHOLE_DUMP.test(value))
+      return (data) => {
+        const text = render(template, data);
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          throw new Error(`${at}: <<… | dump>> did not render JSON: ${text.slice(0, 100)}`);
+        }
+      };
     return (data) => render(template, data);
   }
   if (Array.isArray(value)) {
@@ -254,7 +274,11 @@ export function compileActions(
         };
       }
       case "vobiz": {
+        const name = action.vobiz;
+        for (const found of checkVobizParams(name, action.params ?? {}))
+          c.problems.push({ ...found, pointer: `${at}${found.pointer}` });
         const params = compileParams(action.params ?? {}, c, `${at}/params`);
+        const onCall = VOBIZ_CATALOGUE[name].call;
         return {
           index,
           type: action.type,
@@ -262,9 +286,9 @@ export function compileActions(
           render: (input) => {
             const rendered = params(templateContext(input)) as Record<string, unknown>;
             const callUuid = input.context.CallUUID;
-            if (rendered.call_uuid === undefined && typeof callUuid === "string")
+            if (onCall && rendered.call_uuid === undefined && typeof callUuid === "string")
               rendered.call_uuid = callUuid;
-            return { type: "vobiz", vobiz: action.vobiz, params: rendered };
+            return { type: "vobiz", vobiz: name, params: rendered };
           },
         };
       }

@@ -6,6 +6,7 @@
 import type { Redis } from "ioredis";
 import type { ActionJobData } from "../queue/job-types.ts";
 import type { AttemptOutcome } from "./send-forward.ts";
+import type { VobizOutcome } from "./send-vobiz.ts";
 
 export interface DeadLetter {
   /** the action job id: `<event id>:<rule id>:<action index>` */
@@ -15,10 +16,15 @@ export interface DeadLetter {
   host: string;
   failedAt: string;
   reason: string;
-  attempts: AttemptOutcome[];
+  attempts: Array<AttemptOutcome | VobizOutcome>;
   job: ActionJobData;
   /** how many times it was retried from here before */
   retries: number;
+  /**
+   * a vobiz action whose outcome is unknown (it may have taken effect): what the operator must check
+   * before retrying it; a retry sends it again
+   */
+  needs_decision?: string;
 }
 
 export interface DeadLetterQuery {

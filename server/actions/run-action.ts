@@ -20,6 +20,8 @@ import type { RuleRegistry } from "../rules/rule-registry.ts";
 import type { Breakers } from "./circuit-breaker.ts";
 import { compileActions, type CompiledAction, type RenderedForward } from "./compile-actions.ts";
 import type { DeadLetters } from "./dead-letters.ts";
+import type { RenderInput } from "./render-context.ts";
+import { runVobiz, type VobizRunnerDeps } from "./run-vobiz.ts";
 import { parseTarget, sendForward, type AttemptOutcome } from "./send-forward.ts";
 
 export interface ActionRunnerDeps {
@@ -32,6 +34,8 @@ export interface ActionRunnerDeps {
   userAgent: string;
   metrics: Metrics;
   log: Logger;
+  /** vobiz actions: the ledger, the sender and the loop breaker's limits (run-vobiz.ts) */
+  vobiz: VobizRunnerDeps;
 }
 
 /** The compiled action: from the loaded ruleset when the job was decided under it, else compiled from the job. */
@@ -164,6 +168,18 @@ export function createActionRunner(deps: ActionRunnerDeps): DeliveryHandler {
       log: undefined,
     };
     const action = compiledAction(data, deps.registry);
+    const renderInput = (): RenderInput => {
+      const payload = prepared?.payload ?? payloadOf(data.event);
+      return {
+        context: prepared?.context ?? buildContext({ ...data.event, payload }, deps.context),
+        payload,
+        raw: { text: data.event.raw, contentType: contentTypeOf(data.event) },
+        secrets: deps.secrets,
+        rule: { id: data.rule.id, description: data.rule.description },
+        attempt: run.attempt,
+      };
+    };
+    if (action.type === "vobiz") return runVobiz(deps.vobiz, lease, action, renderInput);
     if (action.type !== "forward") {
       const note = `${action.type} actions are not carried out by this version`;
       await summarise(run, { state: "skipped", note });
@@ -171,15 +187,7 @@ export function createActionRunner(deps: ActionRunnerDeps): DeliveryHandler {
       logOf(run).warn(note);
       return;
     }
-    const payload = prepared?.payload ?? payloadOf(data.event);
-    const input = {
-      context: prepared?.context ?? buildContext({ ...data.event, payload }, deps.context),
-      payload,
-      raw: { text: data.event.raw, contentType: contentTypeOf(data.event) },
-      secrets: deps.secrets,
-      rule: { id: data.rule.id, description: data.rule.description },
-      attempt: run.attempt,
-    };
+    const input = renderInput();
     let forward: RenderedForward;
     try {
       forward = action.render(input) as RenderedForward;

@@ -138,6 +138,17 @@ export const ENV_SCHEMA = {
       pattern: "^[1-9][0-9]{0,4}$",
       description: "a whole number of replays per second from 1 to 99999",
     },
+    VOBIZ_CPS: {
+      type: "string",
+      pattern: "^[1-9][0-9]{0,3}$",
+      description: "a whole number of make_call requests per second, from 1 to 9999",
+    },
+    VOBIZ_CONCURRENCY: {
+      type: "string",
+      pattern: "^[1-9][0-9]{0,3}$",
+      description: "a whole number from 1 to 9999",
+    },
+    VOBIZ_TIMEOUT: { type: "string", pattern: DURATION_PATTERN, description: "a duration such as 10s" },
   },
 } as const;
 

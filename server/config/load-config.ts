@@ -25,6 +25,12 @@ export interface Config {
     authTokenPrevious: string | undefined;
     parentAuthToken: string | undefined;
     apiUrl: string;
+    /** VOBIZ_CPS: make_call requests per second, fleet-wide (a token bucket in Redis) */
+    cps: number;
+    /** VOBIZ_CONCURRENCY: vobiz actions at once per process, apart from ACTION_CONCURRENCY's forwards */
+    concurrency: number;
+    /** VOBIZ_TIMEOUT: one Vobiz request, connecting to the whole answer */
+    timeoutMs: number;
   };
   signaturePolicy: "require" | "off";
   adminToken: string;
@@ -198,6 +204,9 @@ export function loadConfig(env: Env, cwd = process.cwd()): Readonly<Config> {
       authTokenPrevious: known.VOBIZ_AUTH_TOKEN_PREVIOUS,
       parentAuthToken: known.VOBIZ_PARENT_AUTH_TOKEN,
       apiUrl: (known.VOBIZ_API_URL ?? "https://api.vobiz.ai").replace(/\/+$/, ""),
+      cps: Number(known.VOBIZ_CPS ?? "10"),
+      concurrency: Number(known.VOBIZ_CONCURRENCY ?? "10"),
+      timeoutMs: duration("VOBIZ_TIMEOUT", "10s") || 10_000,
     },
     signaturePolicy: (known.SIGNATURE_POLICY ?? "require") as Config["signaturePolicy"],
     adminToken: known.ADMIN_TOKEN ?? randomBytes(24).toString("base64url"),

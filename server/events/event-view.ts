@@ -34,19 +34,23 @@ export interface EventView {
 }
 
 /**
- * ok: every action delivered (or nothing to do); failed: one is dead-lettered or failed, or the rules'
- * evaluation ran past its CPU budget; else pending.
+ * ok: every action delivered, refused by the loop breaker, or nothing to do; failed: one is
+ * dead-lettered, failed or of unknown outcome, or the rules' evaluation ran past its CPU budget; else
+ * pending.
  */
 function statusOf(
   state: string | undefined,
   actions: EventView["actions"],
   errors: EventView["errors"],
 ): EventStatus {
-  if (actions.some((action) => ["dead_letter", "failed"].includes(String(action.state)))) return "failed";
+  // `unknown`: a vobiz action that may have taken effect, waiting for an operator's decision
+  if (actions.some((action) => ["dead_letter", "failed", "unknown"].includes(String(action.state))))
+    return "failed";
   if (errors.some((error) => error.overBudget)) return "failed";
   if (state !== "dispatched") return "pending";
   return actions.every(
-    (action) => action.job === null || ["delivered", "skipped"].includes(String(action.state)),
+    // `refused`: a vobiz action the loop breaker stopped, as it should
+    (action) => action.job === null || ["delivered", "skipped", "refused"].includes(String(action.state)),
   )
     ? "ok"
     : "pending";

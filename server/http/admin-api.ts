@@ -190,9 +190,21 @@ export const ADMIN_API: Record<RouteKey, RouteSpec> = {
     body: {
       type: "object",
       additionalProperties: false,
-      properties: { rule: text("a rule id"), host: text("a destination host") },
+      properties: {
+        rule: text("a rule id"),
+        host: text("a destination host"),
+        include_unknown: {
+          type: "boolean",
+          description:
+            "also retry vobiz actions whose outcome is unknown (they may have taken effect: a retry sends them again; false)",
+        },
+      },
     },
-    response: { status: 202, description: "retried (how many) and items (each letter's id and new job)" },
+    response: {
+      status: 202,
+      description:
+        "retried (how many), items (each letter's id and new job) and needing_decision (unknown vobiz outcomes left alone)",
+    },
   },
   "POST /admin/dead-letters/:id/retry": {
     summary: "Retry one dead letter (a fresh job with all its attempts, the same Idempotency-Key)",

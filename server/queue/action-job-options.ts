@@ -2,13 +2,17 @@
  * Bull options and the backoff strategy for action jobs. A forward's `retry` gives the attempts and the
  * backoff: `fixed` (the delay every time) or `exponential` (doubling, with jitter, capped at `max_delay`);
  * a destination's Retry-After is honoured when longer. Deferrals (an open circuit breaker) wait exactly
- * as long as the breaker asks and do not count as attempts. Vobiz actions run at most once.
+ * as long as the breaker asks and do not count as attempts. Vobiz actions run at most once: they
+ * are retried (up to VOBIZ_ATTEMPTS) only when their request provably did not reach Vobiz.
  */
 import type Bull from "bull";
 import { parseDuration } from "../config/duration.ts";
 import type { Action } from "../rules/rule-file-types.ts";
 
 export const ACTION_BACKOFF = "switchboard";
+
+/** A vobiz action's attempts: each retry follows a request that provably did not reach Vobiz. */
+export const VOBIZ_ATTEMPTS = 5;
 
 /** A forward's retries when its rule says nothing (SPEC §4.2). */
 export const DEFAULT_RETRY = { attempts: 4, backoff: "exponential", delay: "2s", max_delay: "10m" } as const;
@@ -65,6 +69,11 @@ function optionsFrom(action: Action): Bull.JobOptions {
     removeOnComplete: true, // the trace is the history: a completed job is deleted with its completion
     removeOnFail: { age: 7 * 86_400 },
   };
+  if (action.type === "vobiz") {
+    // retried only when the request provably did not reach Vobiz (actions/run-vobiz.ts decides)
+    const options: BackoffOptions = { kind: "exponential", delayMs: 1000, maxDelayMs: 60_000 };
+    return { ...base, attempts: VOBIZ_ATTEMPTS, backoff: { type: ACTION_BACKOFF, options } };
+  }
   if (action.type !== "forward") return { ...base, attempts: 1 };
   const retry = { ...DEFAULT_RETRY, ...action.retry };
   const options: BackoffOptions = {

@@ -72,6 +72,11 @@ const BullJob = (Bull as unknown as { Job: new (...args: unknown[]) => Bull.Job<
 export interface DeliveryRunnerDeps {
   consumer: Bull.Queue<ActionJobData>;
   slots: DeliverySlots;
+  /**
+   * vobiz actions' own cap (VOBIZ_CONCURRENCY): a stuck Vobiz request holds one of these, never a
+   * forward's slot, so it cannot delay forwards
+   */
+  vobizSlots: DeliverySlots;
   handler: DeliveryHandler;
   /** writes a completed delivery's trace fields (only onto a trace that exists) */
   writeTrace: (eventId: string, fields: Record<string, string>) => Promise<unknown>;
@@ -132,9 +137,18 @@ export function createDeliveryRunner(deps: DeliveryRunnerDeps): DeliveryRunner {
       log.warn({ err: error, jobId: job.id }, "delivery: done, but its trace could not be written");
     });
 
+  const poolOf = (job: Bull.Job<ActionJobData>): DeliverySlots =>
+    job.data.action.type === "vobiz" ? deps.vobizSlots : slots;
+
   async function runTaken(job: Bull.Job<ActionJobData>, prepared: unknown): Promise<void> {
     inFlight.set(job, Date.now());
+    const pool = poolOf(job);
     try {
+      if (pool !== slots) {
+        // the claim took a forward's slot for it: that goes back, and it waits for one of its own
+        slots.give();
+        await pool.take();
+      }
       const { lease, settlement } = leaseOn(job, "request");
       let settled: Settlement | undefined;
       try {
@@ -158,7 +172,7 @@ export function createDeliveryRunner(deps: DeliveryRunnerDeps): DeliveryRunner {
       log.warn({ err: error, jobId: job.id }, "delivery: outcome not recorded; the queue runs it again");
     } finally {
       inFlight.delete(job);
-      slots.give();
+      pool.give();
     }
   }
 
@@ -166,7 +180,8 @@ export function createDeliveryRunner(deps: DeliveryRunnerDeps): DeliveryRunner {
     token: internals.token,
     lockMs,
     async processQueued(job) {
-      await slots.take();
+      const pool = poolOf(job);
+      await pool.take();
       try {
         deps.started("queue");
         const { lease, settlement } = leaseOn(job, "queue");
@@ -180,7 +195,7 @@ export function createDeliveryRunner(deps: DeliveryRunnerDeps): DeliveryRunner {
         if (settled.discard) await job.discard();
         throw settled.error;
       } finally {
-        slots.give();
+        pool.give();
       }
     },
     startTaken(jobs, timestamp, prepared) {

@@ -70,6 +70,8 @@ export interface EventQueueOptions {
   lockMs: number;
   /** deliveries at once in this process, taken at claim time and from the queue together */
   actionConcurrency: number;
+  /** vobiz actions at once in this process, on slots of their own (default 10) */
+  vobizConcurrency?: number;
   /** EVENT_RETENTION: a trace the dispatch writes (its own had expired) is kept this long */
   retentionMs: number;
   log: Logger;
@@ -80,6 +82,7 @@ export function createEventQueue(connections: RedisConnections, options: EventQu
   const claims = defineQueueScripts(connections.command, queues);
   const dispatches = defineQueueScripts(connections.worker, queues);
   const slots = new DeliverySlots(options.actionConcurrency);
+  const vobizSlots = new DeliverySlots(options.vobizConcurrency ?? 10);
   let runner: DeliveryRunner | undefined;
   let closing = false;
 
@@ -130,6 +133,7 @@ export function createEventQueue(connections: RedisConnections, options: EventQu
       runner = createDeliveryRunner({
         consumer: actionsConsumer,
         slots,
+        vobizSlots,
         handler: workers.deliver,
         writeTrace: workers.writeTrace,
         traceAppend: workers.traceAppend,
@@ -143,8 +147,10 @@ export function createEventQueue(connections: RedisConnections, options: EventQu
           jobId: String(job.id),
         }),
       );
-      // bull may hold as many jobs as there are slots; each waits for one before it runs
-      void actionsConsumer.process(options.actionConcurrency, (job) => runner!.processQueued(job));
+      // bull may hold as many jobs as there are slots of both kinds; each waits for one of its kind
+      void actionsConsumer.process(options.actionConcurrency + vobizSlots.limit, (job) =>
+        runner!.processQueued(job),
+      );
     },
     async depth() {
       const counts = await Promise.all(

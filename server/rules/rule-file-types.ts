@@ -1,3 +1,4 @@
+import type { VobizActionName } from "../actions/vobiz-catalogue.ts";
 import type { CallbacksSection, KaleyraSection } from "./compile-callbacks.ts";
 
 /** The shapes of a rule file after schema validation (server/rules/rule-file.schema.json). */
@@ -41,8 +42,17 @@ export interface RespondAction {
 
 export interface VobizAction {
   type: "vobiz";
-  vobiz: string;
+  vobiz: VobizActionName;
   params?: Record<string, unknown>;
+  /** the loop breaker's limits for this rule's action (defaults in actions/run-vobiz.ts) */
+  limits?: VobizLimits;
+}
+
+export interface VobizLimits {
+  /** refuse to act on an event that this many Vobiz actions led to (default 3) */
+  max_hops?: number;
+  /** at most `max` actions to the same number per `window` (default 3 in 10m; make_call, whatsapp_message) */
+  per_number?: { max?: number; window?: string };
 }
 
 export type Action = ForwardAction | RespondAction | VobizAction;

@@ -25,6 +25,10 @@ export const RULE_PROBLEM_CODES = {
   TEMPLATE_XML_DISPUTED:
     "a reply uses what Vobiz's own documents disagree about (a warning: the ruleset still loads)",
   RULE_TEST_FAILED: "a rule test's expectation does not hold",
+  RULE_VOBIZ_UNKNOWN_PARAM:
+    "a vobiz action has a param its Vobiz request does not take (the nearest known name is given)",
+  RULE_VOBIZ_PARAM_INVALID:
+    "a vobiz action misses a required param, or a param's value is not allowed (such as legs, voice, file_format, DTMF digits)",
 } as const;
 
 export type RuleProblemCode = keyof typeof RULE_PROBLEM_CODES;

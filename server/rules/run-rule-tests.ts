@@ -9,6 +9,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { RenderedAction } from "../actions/compile-actions.ts";
 import { chooseReply } from "../answer/choose-reply.ts";
+import { finishVobizParams } from "../actions/check-vobiz-params.ts";
 import { inspectVobizXml } from "../templates/check-vobiz-xml.ts";
 import { buildContext, type ContextOptions, type EventContext } from "../events/build-context.ts";
 import type { Payload } from "../events/parse-payload.ts";
@@ -148,7 +149,13 @@ export function runRuleTest(
     for (const action of rule.compiled) {
       if (action.type === "respond") continue;
       try {
-        rendered.push(action.render(input));
+        const output = action.render(input);
+        // a vobiz action's params as they would be sent: typed and checked against its schema
+        rendered.push(
+          output.type === "vobiz"
+            ? { ...output, params: finishVobizParams(output.vobiz, output.params) }
+            : output,
+        );
       } catch (error) {
         fail(
           `actions[${action.index}]`,

@@ -6,6 +6,7 @@ import type { Breakers } from "../actions/circuit-breaker.ts";
 import type { DeadLetters } from "../actions/dead-letters.ts";
 import type { Alerts } from "../alerts/alerts.ts";
 import { createActionRunner } from "../actions/run-action.ts";
+import type { VobizSettings } from "../actions/run-vobiz.ts";
 import type { CallStore } from "../calls/call-store.ts";
 import type { ContextOptions } from "../events/build-context.ts";
 import { createEventJob } from "../events/event-job.ts";
@@ -34,6 +35,8 @@ export interface WorkerDeps {
   log: Logger;
   /** operational alerts: dead letters and breakers are wired in main.ts; actions may notify (vobiz_unknown) */
   alerts: Alerts;
+  /** vobiz actions: the ledger, the sender, the limits */
+  vobiz: VobizSettings;
 }
 
 export function startWorkers(deps: WorkerDeps): void {
@@ -45,7 +48,19 @@ export function startWorkers(deps: WorkerDeps): void {
   deps.queue.startWorkers({
     eventConcurrency: deps.eventConcurrency,
     decide: createEventJob(deps),
-    deliver: createActionRunner(deps),
+    deliver: createActionRunner({
+      ...deps,
+      vobiz: {
+        ...deps.vobiz,
+        calls: deps.calls,
+        breakers: deps.breakers,
+        deadLetters: deps.deadLetters,
+        traces: deps.traces,
+        metrics: deps.metrics,
+        log: deps.log,
+        alerts: deps.alerts,
+      },
+    }),
     writeTrace: (eventId, fields) =>
       Object.keys(fields).length === 0 ? Promise.resolve(true) : deps.traces.update(eventId, fields),
     traceAppend: (eventId, fields) => {

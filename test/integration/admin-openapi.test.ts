@@ -179,3 +179,12 @@ test("the document's schemas are the validator's own (one table)", () => {
     ADMIN_API["POST /admin/evaluate"]?.body,
   );
 });
+
+test("every documented body field is accepted: retrying dead letters with include_unknown", async () => {
+  const retried = await post("/admin/dead-letters/retry", { rule: "no-such-rule", include_unknown: true });
+  assert.equal(retried.status, 202, JSON.stringify(retried.body));
+  assert.equal(retried.body.retried, 0);
+  const typo = await post("/admin/dead-letters/retry", { include_unknwn: true });
+  assert.equal(typo.status, 400);
+  assert.equal(typo.body.code, "ADMIN_BODY_INVALID");
+});

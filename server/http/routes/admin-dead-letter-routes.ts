@@ -1,6 +1,6 @@
 /**
  * Dead letters (SPEC §7): list them (newest first, cursor pages, filters `rule` and `host`), retry one,
- * or retry all (optionally filtered). A retry adds a fresh action job with all its attempts; the
+ * or retry all (optionally filtered; vobiz actions of unknown outcome only with `include_unknown`). A retry adds a fresh action job with all its attempts; the
  * Idempotency-Key stays the same, so a receiver that already got it can tell.
  */
 import Router from "@koa/router";
@@ -66,10 +66,17 @@ export function adminDeadLetterRoutes(deps: AdminDeadLetterDeps): Router<Request
       matching.push(...page.items);
       cursor = page.next ?? undefined;
     } while (cursor !== undefined);
+    // a vobiz action of unknown outcome may have taken effect: a bulk retry leaves it unless asked
+    const withUnknown = body.include_unknown === true;
+    const chosen = matching.filter((letter) => withUnknown || letter.needs_decision === undefined);
     const retried: Array<{ id: string; job: string }> = [];
-    for (const letter of matching) retried.push({ id: letter.id, job: await redrive(letter) });
+    for (const letter of chosen) retried.push({ id: letter.id, job: await redrive(letter) });
     ctx.status = 202;
-    ctx.body = { retried: retried.length, items: retried };
+    ctx.body = {
+      retried: retried.length,
+      items: retried,
+      ...(chosen.length < matching.length ? { needing_decision: matching.length - chosen.length } : {}),
+    };
   });
 
   router.post("/:id/retry", async (ctx) => {

@@ -4,6 +4,7 @@
  */
 import Router from "@koa/router";
 import type { RenderedAction } from "../../actions/compile-actions.ts";
+import { previewVobiz } from "../../actions/preview-vobiz.ts";
 import { chooseReply } from "../../answer/choose-reply.ts";
 import { AppError } from "../../errors.ts";
 import type { ContextOptions } from "../../events/build-context.ts";
@@ -11,6 +12,7 @@ import type { CompiledRule } from "../../rules/compile-ruleset.ts";
 import { evaluateRules } from "../../rules/evaluate-rules.ts";
 import type { FleetReload } from "../../rules/fleet-reload.ts";
 import type { LoadedRuleset } from "../../rules/load-ruleset.ts";
+import type { VobizAction } from "../../rules/rule-file-types.ts";
 import type { RuleRegistry } from "../../rules/rule-registry.ts";
 import { testEvent } from "../../rules/run-rule-tests.ts";
 import { validateRequest } from "../admin-api.ts";
@@ -119,7 +121,19 @@ export function adminRulesRoutes(deps: AdminRulesDeps): Router<RequestState> {
     const matched = evaluation.matched.map((rule) => {
       const actions: Array<RenderedAction | { type: string; error: string }> = rule.compiled.map((action) => {
         try {
-          return action.render({ context, payload, rule: { id: rule.id, description: rule.description } });
+          const rendered = action.render({
+            context,
+            payload,
+            rule: { id: rule.id, description: rule.description },
+          });
+          // a vobiz action: the request Vobiz would get, secrets masked
+          return rendered.type === "vobiz"
+            ? previewVobiz(rendered, action.spec as VobizAction, {
+                authId: deps.context.accountId,
+                publicUrl: deps.context.publicUrl,
+                query: context.meta.query,
+              })
+            : rendered;
         } catch (error) {
           return { type: action.type, error: (error as Error).message };
         }

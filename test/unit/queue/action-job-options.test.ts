@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { RetryLater, actionBackoff, jobOptionsFor } from "../../../server/queue/action-job-options.ts";
 
-test("a forward's retry becomes Bull attempts and the Switchboard backoff; vobiz runs once", () => {
+test("a forward's retry becomes Bull attempts and the Switchboard backoff; vobiz has its own", () => {
   const options = jobOptionsFor({
     type: "forward",
     url: "https://x",
@@ -14,7 +14,9 @@ test("a forward's retry becomes Bull attempts and the Switchboard backoff; vobiz
     options: { kind: "fixed", delayMs: 3000, maxDelayMs: 600_000 },
   });
   assert.equal(jobOptionsFor({ type: "forward", url: "https://x" }).attempts, 4);
-  assert.equal(jobOptionsFor({ type: "vobiz", vobiz: "hangup" }).attempts, 1);
+  // a vobiz job may run again only after a request that provably did not reach Vobiz (the ledger's call)
+  assert.equal(jobOptionsFor({ type: "vobiz", vobiz: "hangup" }).attempts, 5);
+  assert.equal(jobOptionsFor({ type: "respond", xml: "<Response/>" }).attempts, 1);
 });
 
 test("fixed waits the delay; exponential doubles with jitter and stops at max_delay", () => {

@@ -35,6 +35,8 @@ const EXPECTED_LINES: Record<string, number> = {
   TEMPLATE_SYNTAX: 5,
   RULE_TEST_FAILED: 9,
   RULE_UNKNOWN_EVENT: 5,
+  RULE_VOBIZ_UNKNOWN_PARAM: 5,
+  RULE_VOBIZ_PARAM_INVALID: 6,
 };
 
 for (const file of readdirSync(path.join(RULE_FIXTURES, "invalid"))) {
@@ -76,6 +78,14 @@ test("messages say what is wrong and what would be right", async () => {
     /:5:\d+ RULE_UNKNOWN_EVENT at \/rules\/0\/on\/1: unknown event "Hangups"; did you mean "Hangup"\?.*custom_events/,
   );
   assert.match(await load("TEMPLATE_MISSING.json"), /no template "ivr\/no-such-file.xml"/);
+  assert.match(
+    await load("RULE_VOBIZ_UNKNOWN_PARAM.json"),
+    /:5:\d+ RULE_VOBIZ_UNKNOWN_PARAM at \/rules\/0\/actions\/0\/params\/legs: dtmf has no param "legs"; did you mean "leg"\?/,
+  );
+  assert.match(
+    await load("RULE_VOBIZ_PARAM_INVALID.json"),
+    /:6:\d+ RULE_VOBIZ_PARAM_INVALID at \/rules\/0\/actions\/0\/params\/voice: speak: "GIRL" is not allowed; use one of "WOMAN", "MAN", "Polly"/,
+  );
   assert.match(
     await load("RULE_TEST_FAILED.json"),
     /rule "long-calls", test "a 30-second call is not forwarded": the rule did not match: "when" was false; expected match true, got false/,

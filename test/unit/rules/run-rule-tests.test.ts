@@ -64,6 +64,50 @@ test("passing expectations: match, rules, partial forward (secrets shown as plac
   assert.equal(result?.passed, true);
 });
 
+test("vobiz expectations compare the action's name and its params as they would be sent", () => {
+  const results = run(
+    [
+      {
+        name: "wrong text",
+        event: HANGUP,
+        expect: { vobiz: [{ vobiz: "speak", params: { text: "Thanks" } }] },
+      },
+      { name: "wrong action", event: HANGUP, expect: { vobiz: [{ vobiz: "play" }] } },
+    ],
+    [
+      {
+        id: "typed",
+        on: "Hangup",
+        actions: [{ type: "vobiz", vobiz: "speak", params: { text: "x", loop: "<<Duration > 60>>" } }],
+        tests: [
+          {
+            name: "coerced",
+            event: HANGUP,
+            expect: { vobiz: [{ params: { loop: true, call_uuid: "c-1" } }] },
+          },
+        ],
+      },
+      {
+        id: "bad-voice",
+        on: "Hangup",
+        actions: [{ type: "vobiz", vobiz: "speak", params: { text: "x", voice: "<<Voice>>" } }],
+        tests: [{ event: { ...HANGUP, Voice: "GIRL" }, expect: { vobiz: [{ vobiz: "speak" }] } }],
+      },
+    ],
+  );
+  const byName = new Map(results.map((result) => [`${result.rule}/${result.name}`, result]));
+  assert.equal(byName.get("crm/wrong text")?.passed, false);
+  assert.match(describeFailure(byName.get("crm/wrong text")!.failures[0]!), /rendered vobiz actions differ/);
+  assert.equal(byName.get("crm/wrong action")?.passed, false);
+  assert.equal(byName.get("typed/coerced")?.passed, true, JSON.stringify(byName.get("typed/coerced")));
+  const bad = byName.get("bad-voice/test 1");
+  assert.equal(bad?.passed, false);
+  assert.match(
+    describeFailure(bad.failures[0]!),
+    /voice: "GIRL" is not allowed; use one of "WOMAN", "MAN", "Polly"/,
+  );
+});
+
 test("a failed match says why the rule did not match", () => {
   const [result] = run([
     { name: "short call", event: { ...HANGUP, Duration: "10" }, expect: { match: true } },
