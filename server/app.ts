@@ -64,7 +64,7 @@ export interface AppDeps {
   /** the dashboard's sign-in sessions */
   adminSessions: AdminSessions;
   /** bull-board's adapters for /admin/queues (server/queue/queue-board.ts) */
-  queueBoard?: readonly QueueBoardAdapter[];
+  queueBoard?: () => Promise<readonly QueueBoardAdapter[]>;
 }
 
 export function buildApp(deps: AppDeps): Koa<RequestState> {

@@ -116,6 +116,13 @@ async function send(fields: Record<string, string>): Promise<string> {
 const callUuid = `call-${RUN}-ok`;
 const sentId = await send({ CallUUID: callUuid, CallerName: HOSTILE, Duration: "42" });
 const downId = await send({ CallUUID: `call-${RUN}-down`, Scenario: "down" });
+const answered = await sendVobiz(service.url, "/answer/support", {
+  Event: "StartApp",
+  CallUUID: `call-${RUN}-answer`,
+  From: "919876543210",
+});
+assert.equal(answered.status, 200);
+const answerXml = await answered.text();
 await until("the CRM forward to be delivered", async () => {
   const state = await traceAction(redis, service.prefix, sentId, "crm.hangups");
   return state?.state === "delivered" ? state : undefined;
@@ -179,6 +186,15 @@ test("a trace opens with payload, verification, matched rules and attempts; the 
   assert.equal(await page.locator("#trace-body script, #trace-body img").count(), 0);
   assert.deepEqual(dialogs, [], "no script ran");
   await shot("trace");
+});
+
+test("an /answer event's trace shows the XML reply it got", async () => {
+  const row = page.locator("#event-rows tr", { hasText: `call-${RUN}-answer` });
+  await row.getByRole("button", { name: "Trace" }).click();
+  const xml = page.locator("#trace-body pre.xml");
+  await xml.getByText("<Response>").waitFor();
+  assert.equal((await xml.innerText()).trim(), answerXml.trim());
+  assert.match(await page.locator("#trace-body").innerText(), /same ruleset that answered/);
 });
 
 test("a dead letter's Retry button sends it again, and the recovered destination gets it", async () => {

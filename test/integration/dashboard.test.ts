@@ -5,6 +5,7 @@
  * page; bull-board answers behind the same auth. The browser test (dashboard-browser.test.ts) drives it.
  */
 import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
 import { test } from "node:test";
 import { Redis } from "ioredis";
 import { scratchRuleset } from "../helpers/rules.ts";
@@ -79,6 +80,45 @@ test("signing in sets an HttpOnly, SameSite=Strict session cookie on /admin that
     headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
   });
   assert.equal(bearer.status, 200, "and still the bearer token");
+});
+
+test("the cookie is marked Secure when the page is served under an https PUBLIC_URL's host", async () => {
+  // fetch sets Host itself: a plain node:http request sends the one a proxy in front would pass on
+  const body = new URLSearchParams({ token: TEST_ADMIN_TOKEN }).toString();
+  const { status, setCookie } = await new Promise<{ status: number; setCookie: string }>(
+    (resolve, reject) => {
+      const request = httpRequest(
+        `${service.url}/admin/login`,
+        {
+          method: "POST",
+          headers: {
+            host: new URL(service.config.publicUrl).host,
+            "content-type": "application/x-www-form-urlencoded",
+            "content-length": Buffer.byteLength(body),
+            "sec-fetch-site": "same-origin",
+          },
+        },
+        (response) => {
+          response.resume();
+          response.on("end", () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              setCookie: String(response.headers["set-cookie"] ?? ""),
+            }),
+          );
+        },
+      );
+      request.on("error", reject);
+      request.end(body);
+    },
+  );
+  assert.equal(status, 303);
+  assert.match(setCookie, /; Secure$/);
+  assert.doesNotMatch(
+    (await signIn()).headers.get("set-cookie") ?? "",
+    /Secure/,
+    "not on plain http elsewhere",
+  );
 });
 
 test("a state-changing request with the cookie from another origin is refused (CSRF); from the dashboard it runs", async () => {

@@ -264,8 +264,37 @@
           ? trace.actions.map(actionPart)
           : h("p", { class: "muted" }, "no action"),
       ),
-      reply ? section("XML reply", pre(typeof reply.xml === "string" ? reply.xml : reply, "xml")) : null,
+      reply || trace.route === "answer" ? replyPart(trace, reply) : null,
     ];
+  }
+
+  /**
+   * An /answer event's reply. The trace keeps its outcome (which rule answered, or why the fallback did),
+   * not the XML itself: the XML is rendered again by the dry run, with the event's payload at the event's
+   * time, and marked when the loaded ruleset is not the one that answered.
+   */
+  function replyPart(trace, reply) {
+    const xml = h("pre", { class: "xml" }, "Rendering…");
+    const note = h("p", { class: "muted" });
+    const query = {};
+    for (const [name, value] of Object.entries(trace.query ?? {}))
+      query[name] = Array.isArray(value) ? String(value[0] ?? "") : String(value);
+    const payload = trace.payload && typeof trace.payload === "object" ? trace.payload : {};
+    api("POST", "/admin/evaluate", { path: trace.path, event: payload, at: trace.receivedAt, query })
+      .then((result) => {
+        xml.textContent =
+          result.reply && typeof result.reply.xml === "string" ? result.reply.xml : json(result.reply);
+        const same = trace.ruleset && result.version && trace.ruleset.hash === result.version.hash;
+        note.textContent = same
+          ? "Rendered again from the payload by the same ruleset that answered, at the event's time."
+          : "Rendered again by the loaded ruleset, which is not the one that answered: it may differ from what was sent.";
+      })
+      .catch((error) => {
+        xml.textContent = "";
+        note.className = "error";
+        note.textContent = error.message;
+      });
+    return section("XML reply", reply ? pre(reply) : null, xml, note);
   }
 
   async function openTrace(id) {
