@@ -2,7 +2,8 @@
  * Replay (SPEC §7, issue 17) against a real service, Redis and HTTP destination: one event run again under
  * the current ruleset (new id, linked both ways, its run counted, forwards with their own idempotency
  * keys, vobiz actions only when asked), a dead-lettered forward delivered by a replay once its
- * destination is back, the export's filters, finding a call by its index, and bulk replays.
+ * destination is back, the export's filters, and finding a call by its index (bulk replays:
+ * bulk-replay.test.ts).
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -42,16 +43,6 @@ const disk = await scratchRuleset({
           when: scenario("dead"),
           actions: [{ type: "forward", url: `${sink.url}/dead`, retry: fast }],
         },
-        {
-          id: "bulk",
-          when: scenario("bulk"),
-          actions: [{ type: "forward", url: `${sink.url}/bulk?c=<<CallUUID>>` }],
-        },
-        {
-          id: "live",
-          when: scenario("live"),
-          actions: [{ type: "forward", url: `${sink.url}/live?c=<<CallUUID>>` }],
-        },
       ],
     },
   },
@@ -60,7 +51,6 @@ const service = await startTestService(import.meta.url, {
   ROLE: "all",
   RULES_DIR: disk.rulesDir,
   TEMPLATES_DIR: disk.templatesDir,
-  REPLAY_RATE: "500",
 });
 const redis = new Redis(service.redisUrl);
 service.testRedis.onCleanup(() => {
@@ -277,73 +267,4 @@ test("the export streams NDJSON with the raw request and the recorded decision, 
   assert.equal(until, "", "nothing before the window");
   const bad = await admin("/admin/events/export?since=yesterday");
   assert.equal(bad.status, 400);
-});
-
-test("bulk replay of 1,000 events while live traffic runs: none of either is lost", async () => {
-  const since = new Date().toISOString();
-  const bulkIds: string[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (next < 1000) {
-        next += 1;
-        bulkIds.push(await send("bulk"));
-      }
-    }),
-  );
-  await until(
-    "the originals to be delivered",
-    () => requestsTo("/bulk").length >= 1000 || undefined,
-    120_000,
-  );
-  const filter = { since, rule: "bulk" };
-  const dry = (await (
-    await admin("/admin/replays", { method: "POST", body: JSON.stringify({ ...filter, dry_run: true }) })
-  ).json()) as {
-    count: number;
-  };
-  assert.equal(dry.count, 1000, "the dry run counts what would run");
-  const started = await admin("/admin/replays", { method: "POST", body: JSON.stringify(filter) });
-  assert.equal(started.status, 202);
-  const bulk = (await started.json()) as { id: string; total: number; state: string };
-  assert.equal(bulk.total, 1000);
-  // live traffic while the replays run
-  const liveIds: string[] = [];
-  for (let i = 0; i < 200; i += 1) liveIds.push(await send("live"));
-  const progress = await until(
-    "the bulk replay to complete",
-    async () => {
-      const body = (await (await admin(`/admin/replays/${bulk.id}`)).json()) as {
-        state: string;
-        done: number;
-        failed: number;
-        total: number;
-      };
-      return body.state === "completed" ? body : undefined;
-    },
-    180_000,
-  );
-  assert.deepEqual([progress.done, progress.failed, progress.total], [1000, 0, 1000]);
-  await until(
-    "every replay and live event to be delivered",
-    () => {
-      const bulk = requestsTo("/bulk").length;
-      const live = requestsTo("/live").length;
-      return bulk >= 2000 && live >= 200 ? true : undefined;
-    },
-    180_000,
-  );
-  const keys = (path: string): Set<string> =>
-    new Set(requestsTo(path).map((r) => String(r.headers["idempotency-key"])));
-  assert.equal(keys("/live").size, 200, "every live event delivered");
-  assert.deepEqual([...keys("/live")].sort(), liveIds.map((id) => `${id}:live:0`).sort());
-  const bulkKeys = keys("/bulk");
-  assert.equal(bulkKeys.size, 2000, "each original and each replay delivered, each under its own key");
-  for (const id of bulkIds) {
-    const { replays } = await eventOf(id);
-    assert.equal(replays.length, 1, `${id} replayed once`);
-    assert.ok(bulkKeys.has(`${replays[0]}:bulk:0`));
-  }
-  const unknown = await admin("/admin/replays/rpl_nothing");
-  assert.equal(unknown.status, 404);
 });
