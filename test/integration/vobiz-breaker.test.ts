@@ -70,7 +70,10 @@ test("failing Vobiz requests open the Vobiz host's breaker: the next action and 
   // ten calls whose hangups Vobiz refuses with 503 (provably not taken): ten failures in a row
   const failing = Array.from({ length: 10 }, (_, i) => `c-down-${i}`);
   for (const call of failing)
-    vobiz.script(new RegExp(`^DELETE ${ACCOUNT}/Call/${call}/$`), Array(5).fill({ status: 503 }));
+    vobiz.script(
+      new RegExp(`^DELETE ${ACCOUNT}/Call/${call}/$`),
+      Array.from({ length: 5 }, () => ({ status: 503 })),
+    );
   const ids = await Promise.all(failing.map((call) => send({ Case: "hangup", CallUUID: call })));
   for (const id of ids) await stateOf(id, "hangup", ["retrying", "waiting", "dead_letter"]);
   const metrics = async (): Promise<string> => (await fetch(`${service.url}/metrics`)).text();
