@@ -21,7 +21,7 @@ export interface ActionLease {
   /** run again after the action's backoff, at least `afterMs` (a Retry-After) */
   retry(reason: string, afterMs?: number): void;
   /** run again after `ms`, without spending an attempt (an open circuit breaker) */
-  defer(ms: number): Promise<void>;
+  defer(ms: number, note?: string): Promise<void>;
   /** failed for good: no further attempt (the job goes to bull's failed set) */
   discard(reason: string): void;
 }
@@ -59,10 +59,10 @@ export function leaseOn(
     complete: (trace) => settle({ kind: "complete", trace }),
     retry: (reason, afterMs) =>
       settle({ kind: "fail", error: new RetryLater(reason, attempt, afterMs), discard: false }),
-    async defer(ms) {
+    async defer(ms, why = "circuit breaker open for this host") {
       await job.update({ ...job.data, deferrals: deferrals + 1 });
       job.opts.attempts = attempts + deferrals + 1;
-      const note = `circuit breaker open for this host; deferred ${ms} ms`;
+      const note = `${why}; deferred ${ms} ms`;
       settle({ kind: "fail", error: new RetryLater(note, attempt, ms, true), discard: false });
     },
     discard: (reason) => settle({ kind: "fail", error: new Error(reason), discard: true }),

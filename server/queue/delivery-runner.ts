@@ -69,6 +69,9 @@ export function completionArgs(
 /** bull's Job class: the package's public `Job` export (its typings declare only the interface) */
 const BullJob = (Bull as unknown as { Job: new (...args: unknown[]) => Bull.Job<ActionJobData> }).Job;
 
+/** how long a vobiz job that found every vobiz slot busy stays aside (plus up to as much again, spread) */
+const VOBIZ_BUSY_RETRY_MS = 1000;
+
 export interface DeliveryRunnerDeps {
   consumer: Bull.Queue<ActionJobData>;
   slots: DeliverySlots;
@@ -181,7 +184,22 @@ export function createDeliveryRunner(deps: DeliveryRunnerDeps): DeliveryRunner {
     lockMs,
     async processQueued(job) {
       const pool = poolOf(job);
-      await pool.take();
+      if (pool === deps.vobizSlots) {
+        // bull's concurrency is both caps together, so a vobiz job waiting here would hold a place that a
+        // forward could use: with every vobiz slot busy (a stuck Vobiz host), it steps aside instead, and
+        // costs no attempt. Forwards wait for their slot here, as before (their queue may be long: a
+        // deferral each would churn through it).
+        if (pool.tryTake(1) === 0) {
+          const { lease, settlement } = leaseOn(job, "queue");
+          await lease.defer(
+            VOBIZ_BUSY_RETRY_MS + Math.floor(Math.random() * VOBIZ_BUSY_RETRY_MS),
+            "every vobiz slot is busy",
+          );
+          throw (settlement() as Extract<Settlement, { kind: "fail" }>).error;
+        }
+      } else {
+        await pool.take();
+      }
       try {
         deps.started("queue");
         const { lease, settlement } = leaseOn(job, "queue");
