@@ -3,7 +3,8 @@
  * `threshold` consecutive failures the breaker opens: deliveries to that host wait (the job is deferred,
  * not failed) for a cool-down that doubles with every re-opening, up to `maxMs`. When it ends, one
  * delivery goes through as a probe (the others keep waiting); its success closes the breaker, its failure
- * re-opens it. A success at any time resets the count. A process that saw a host healthy (no failures)
+ * re-opens it. Failures recorded while it is open and no probe is out (deliveries that were in flight when
+ * it opened) do not re-open it. A success at any time resets the count. A process that saw a host healthy (no failures)
  * trusts that for a second without asking Redis, so healthy deliveries cost no extra round trip.
  */
 import type { Redis } from "ioredis";
@@ -17,7 +18,7 @@ export interface BreakerOptions {
 export const DEFAULT_BREAKER: BreakerOptions = { threshold: 10, baseMs: 5000, maxMs: 300_000 };
 
 // KEYS[1] breaker hash; ARGV: now. Returns {ms to wait (0 = go ahead), consecutive failures}.
-// A go-ahead while open is the probe.
+// A go-ahead while open is the probe (marked, so that its failure re-opens the breaker).
 const CHECK = `
 local state = redis.call("HMGET", KEYS[1], "until", "failures", "cooldown")
 local open_until = tonumber(state[1] or "0")
@@ -25,7 +26,7 @@ local failures = tonumber(state[2] or "0")
 local now = tonumber(ARGV[1])
 if open_until == 0 then return {0, failures} end
 if now < open_until then return {open_until - now, failures} end
-redis.call("HSET", KEYS[1], "until", now + tonumber(state[3] or "5000"))
+redis.call("HSET", KEYS[1], "until", now + tonumber(state[3] or "5000"), "probing", 1)
 return {0, failures}`;
 
 // KEYS[1] breaker hash; ARGV: ok (1/0), now, threshold, base, max, ttl seconds.
@@ -40,9 +41,12 @@ end
 local failures = redis.call("HINCRBY", KEYS[1], "failures", 1)
 redis.call("EXPIRE", KEYS[1], tonumber(ARGV[6]))
 if failures < tonumber(ARGV[3]) then return {0, failures} end
+local state = redis.call("HMGET", KEYS[1], "until", "probing")
+-- open and no probe out: a delivery that was already in flight when the breaker opened
+if tonumber(state[1] or "0") > tonumber(ARGV[2]) and state[2] ~= "1" then return {0, failures} end
 local opens = redis.call("HINCRBY", KEYS[1], "opens", 1)
 local cooldown = math.min(tonumber(ARGV[4]) * 2 ^ (opens - 1), tonumber(ARGV[5]))
-redis.call("HSET", KEYS[1], "until", tonumber(ARGV[2]) + cooldown, "cooldown", cooldown)
+redis.call("HSET", KEYS[1], "until", tonumber(ARGV[2]) + cooldown, "cooldown", cooldown, "probing", 0)
 return {1, failures}`;
 
 export interface Breakers {

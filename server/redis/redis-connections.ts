@@ -109,6 +109,18 @@ export function createRedisConnections(
       lastError = "";
       lastErrors.delete(role);
     });
+    // Only close() ends these connections (bull is handed them through createClient and never closes
+    // them). ioredis also ends one for good when a reconnect fails inside its Sentinel connector: its
+    // failover detector (+switch-master) closing the connector while the reconnect asks the Sentinels for
+    // the primary; every command then fails with "Connection is closed." So it is opened again.
+    client.on("end", () => {
+      if (closed) return;
+      log.warn({ redis: role }, "redis connection ended by its client library; opening it again");
+      const timer = setTimeout(() => {
+        if (!closed && client.status === "end") client.connect().catch(() => undefined);
+      }, 200);
+      timer.unref();
+    });
     opened.push(client);
     return client;
   };

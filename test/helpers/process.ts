@@ -25,8 +25,11 @@ export function startMainProcess(env: Record<string, string>): RunningProcess {
   return { child, output: () => output, exited };
 }
 
-/** Polls a URL until it answers `status` or the deadline passes. */
-export async function waitForStatus(url: string, status: number, timeoutMs = 30_000): Promise<Response> {
+/**
+ * Polls a URL until it answers `status` or the deadline passes. The default bound is generous: a child
+ * process (tsx, then Redis) took over 30 s to listen under scripts/test-under-load.sh (load average 20).
+ */
+export async function waitForStatus(url: string, status: number, timeoutMs = 120_000): Promise<Response> {
   const deadline = Date.now() + timeoutMs;
   let last = "";
   while (Date.now() < deadline) {

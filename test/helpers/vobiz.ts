@@ -13,9 +13,10 @@ export interface SendOptions {
   unsigned?: boolean;
   publicUrl?: string;
   /**
-   * Resend after a 503 as Vobiz does (up to 3 times; here after 0.1, 0.3, 0.9 s instead of Retry-After):
-   * a loaded machine may answer 503 when Redis is slow, and the sender's retry is the contract. 0 for
-   * tests of the 503 itself.
+   * Resend after a 503 or no answer (a connection that failed or was closed) as Vobiz does (up to 3 times;
+   * here after 0.1, 0.3, 0.9 s instead of Retry-After): a loaded machine may answer 503 when Redis is slow,
+   * or lose a kept-alive connection the server closed as it was reused, and the sender's retry is the
+   * contract (a resent delivery is a duplicate, stored once). 0 for tests of the 503 itself.
    */
   retries?: number;
   /** aborts the request (e.g. AbortSignal.timeout) */
@@ -34,7 +35,15 @@ export async function sendVobiz(
 ): Promise<Response> {
   const retries = options.retries ?? 3;
   for (let attempt = 0; ; attempt += 1) {
-    const response = await sendOnce(serviceUrl, pathAndQuery, body, options);
+    let response: Response;
+    try {
+      response = await sendOnce(serviceUrl, pathAndQuery, body, options);
+    } catch (error) {
+      // the caller's own abort (a timeout it set) is its answer; a failed connection is retried
+      if (options.signal?.aborted === true || attempt >= retries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * 3 ** attempt));
+      continue;
+    }
     if (response.status !== 503 || attempt >= retries) return response;
     await response.arrayBuffer();
     await new Promise((resolve) => setTimeout(resolve, 100 * 3 ** attempt));

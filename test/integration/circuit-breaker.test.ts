@@ -35,3 +35,15 @@ test("after the cool-down one probe goes through; its failure re-opens for longe
   assert.equal(await breakers.check("a.example"), 0);
   assert.deepEqual(await breakers.open(), []);
 });
+
+test("deliveries in flight when the breaker opens fail without lengthening its cool-down", async () => {
+  // 40 deliveries to a host that just went down fail at about the same time: the 10th opens the breaker
+  // for the first cool-down; the 30 after it started before it opened and are not probes, so they must
+  // not count as re-openings (each used to double the cool-down: 5 s became the 5-minute cap at once)
+  const outcomes = await Promise.all(
+    Array.from({ length: 40 }, () => breakers.record("burst.example", false)),
+  );
+  assert.equal(outcomes.filter(Boolean).length, 1, "opened once");
+  const wait = await breakers.check("burst.example");
+  assert.ok(wait > 0 && wait <= 200, `waits the first cool-down, not a doubled one (${wait} ms)`);
+});
