@@ -179,10 +179,17 @@ test("ACTION_CONCURRENCY caps deliveries taken at claim time and from the queue 
   await sink.waitFor(sink.requests.length + 1);
   ids.push(...(await Promise.all([4, 5, 6, 7].map((n) => send("capped", `-b${n}`)))));
   for (const id of ids) await actionState(id, "capped");
-  assert.equal(requestsTo("capped").length - before, 7);
+  // every delivery arrived; on a stalled machine the 1 s job lock may run out and one arrive twice, with
+  // the same Idempotency-Key (at least once): count deliveries by key
+  const keys = new Set(
+    requestsTo("capped")
+      .slice(before)
+      .map((r) => r.headers["idempotency-key"]),
+  );
+  assert.equal(keys.size, 7);
   const inline = (await runs("request")) - fromRequest;
   const queued = (await runs("queue")) - fromQueue;
-  assert.equal(inline + queued, 7);
+  assert.ok(inline + queued >= 7, `runs: ${inline} at once, ${queued} from the queue`);
   assert.ok(inline >= 1 && queued >= 1, `both kinds ran (${inline} at once, ${queued} from the queue)`);
   assert.ok(sink.maxInFlight <= 2, `at most 2 deliveries at once, seen ${sink.maxInFlight}`);
 });
