@@ -1,5 +1,6 @@
 import type { ParameterizedContext } from "koa";
 import { AppError, ERROR_CATALOGUE, isAppError } from "../../errors.ts";
+import { isRedisUnavailable } from "../../redis/redis-unavailable.ts";
 import type { RequestState } from "./request-context.ts";
 
 /**
@@ -27,5 +28,11 @@ function toAppError(thrown: unknown): AppError {
   const status = (thrown as { status?: unknown } | null)?.status;
   if (status === 405 || status === 501) return new AppError("METHOD_NOT_ALLOWED");
   if (status === 404) return new AppError("NOT_FOUND");
+  if (isRedisUnavailable(thrown)) {
+    return new AppError("QUEUE_UNAVAILABLE", "Redis did not answer in time; retry later.", {
+      cause: thrown,
+      headers: { "Retry-After": "5" },
+    });
+  }
   return new AppError("INTERNAL_ERROR", undefined, { cause: thrown });
 }

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 import { after, before, test } from "node:test";
 import Router from "@koa/router";
+import { Redis } from "ioredis";
 import Koa from "koa";
 import { AppError } from "../../../server/errors.ts";
 import { requestContext, type RequestState } from "../../../server/http/middleware/request-context.ts";
@@ -11,9 +12,25 @@ import { createLogSink } from "../../helpers/log-sink.ts";
 const sink = createLogSink();
 let server: Server;
 let base = "";
+// a "Redis" that accepts connections and never answers: ioredis's own command timeout fires
+const sockets: Socket[] = [];
+const silent = createTcpServer((socket) => sockets.push(socket));
+let stalled: Redis;
 
 before(async () => {
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  stalled = new Redis({
+    port: (silent.address() as AddressInfo).port,
+    host: "127.0.0.1",
+    enableReadyCheck: false,
+    commandTimeout: 200,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   const router = new Router<RequestState>();
+  router.get("/redis-stalled", async (ctx) => {
+    ctx.body = await stalled.get("anything");
+  });
   router.get("/boom", () => {
     throw new Error("database password is hunter2");
   });
@@ -32,7 +49,21 @@ before(async () => {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+after(async () => {
+  stalled.disconnect();
+  for (const socket of sockets) socket.destroy();
+  await new Promise<void>((resolve) => silent.close(() => resolve()));
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+test("Redis that does not answer in time is a 503 QUEUE_UNAVAILABLE with Retry-After, not a 500", async () => {
+  const response = await fetch(`${base}/redis-stalled`);
+  assert.equal(response.status, 503);
+  assert.equal(response.headers.get("retry-after"), "5");
+  const body = (await response.json()) as Record<string, unknown>;
+  assert.equal(body.code, "QUEUE_UNAVAILABLE");
+  assert.match(String(body.message), /Redis did not answer in time/);
+});
 
 test("a 500 answers a generic JSON error and never the internal message", async () => {
   const response = await fetch(`${base}/boom`);
