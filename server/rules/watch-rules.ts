@@ -19,7 +19,14 @@ export function watchRules(
   const watchers: FSWatcher[] = [];
   for (const dir of dirs) {
     try {
-      watchers.push(watch(dir, { recursive: true }, changed));
+      const watcher = watch(dir, { recursive: true }, changed);
+      // a folder removed or renamed while watched (an editor's save, a git checkout): Node's recursive
+      // watcher reports it here; without a listener it would end the process
+      watcher.on("error", (error) => {
+        log.warn({ err: error, dir }, "RULES_WATCH: a watched folder changed under the watcher; reloading");
+        changed();
+      });
+      watchers.push(watcher);
     } catch (error) {
       log.warn({ err: error, dir }, "RULES_WATCH: cannot watch this folder");
     }

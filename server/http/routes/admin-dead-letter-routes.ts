@@ -55,6 +55,9 @@ export function adminDeadLetterRoutes(deps: AdminDeadLetterDeps): Router<Request
     // every matching letter is found first, then retried: a retry removes its letter, so paging by
     // offset over the list while retrying would skip as many letters as it had retried
     const matching: DeadLetter[] = [];
+    // pages are offsets into the newest-first index: a letter added meanwhile (a delivery that just ran
+    // out of attempts) shifts the next page by one, which would list one letter twice and redrive it twice
+    const seen = new Set<string>();
     let cursor: string | undefined;
     do {
       const page = await deps.deadLetters.list({
@@ -63,7 +66,11 @@ export function adminDeadLetterRoutes(deps: AdminDeadLetterDeps): Router<Request
         rule: text(body.rule),
         host: text(body.host),
       });
-      matching.push(...page.items);
+      for (const letter of page.items) {
+        if (seen.has(letter.id)) continue;
+        seen.add(letter.id);
+        matching.push(letter);
+      }
       cursor = page.next ?? undefined;
     } while (cursor !== undefined);
     // a vobiz action of unknown outcome may have taken effect: a bulk retry leaves it unless asked
