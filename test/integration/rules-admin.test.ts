@@ -346,7 +346,8 @@ test("no request fails while reloads run", async () => {
 test("an event whose conditions run past the CPU budget is recorded as failed, and later rules never act on it", async () => {
   await diskA.write("rules/heavy.json", {
     rules: [
-      ...Array.from({ length: 40 }, (_, i) => ({
+      // 400: together they must outlast the 50 ms budget on a fast machine too (40 did not, on a quiet one)
+      ...Array.from({ length: 400 }, (_, i) => ({
         id: `heavy.${i}`,
         on: "call_end",
         when: { matches: [{ var: "Big" }, `(a|aa)+(b|${i})$`] },
