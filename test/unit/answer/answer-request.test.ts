@@ -46,8 +46,9 @@ const disk = await scratchRuleset({
             },
           ],
         },
-        // many heavy conditions on /answer/heavy, then a responding rule they keep out of reach
-        ...Array.from({ length: 40 }, (_, i) => ({
+        // many heavy conditions on /answer/heavy, then a responding rule they keep out of reach (400: together
+        // they must outlast the 50 ms budget on a fast, quiet machine too; 40 did not)
+        ...Array.from({ length: 400 }, (_, i) => ({
           id: `heavy.${i}`,
           path: "/answer/heavy",
           when: { matches: [{ var: "Big" }, `(a|aa)+(b|${i})$`] },
