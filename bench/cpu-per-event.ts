@@ -1,9 +1,13 @@
 /**
  * CPU per event at a fixed offered rate, for comparing two checkouts on a noisy machine (docs/BENCHMARKS.md):
- * `npx tsx bench/cpu-per-event.ts <checkout> <events/s> [deliver|ingest]`. deliver: Switchboard ROLE=all with
- * one forward rule to a local sink, CPU per delivered event; ingest: ROLE=web /events; answer: ROLE=web
- * /answer/support with the checkout's own example rules (less business hours, as bench/answer.ts). Reports the server
- * process's CPU (/proc) and Redis's (INFO cpu) per event. Run the checkouts alternately, several times.
+ * `npx tsx bench/cpu-per-event.ts <checkout> <events/s | max> [deliver|ingest|answer]`. deliver: Switchboard
+ * ROLE=all with one forward rule to a local sink, CPU per delivered event; ingest: ROLE=web /events; answer:
+ * ROLE=web /answer/support with the checkout's own example rules (less business hours, as bench/answer.ts).
+ * Reports the server process's CPU (/proc) and Redis's (INFO cpu) per event. Run the checkouts alternately,
+ * several times. `max` offers as fast as the server answers. Environment: BENCH_SECONDS (8), BENCH_CONNECTIONS
+ * (8; bench/ingest.ts uses 32), BENCH_OWN_RULES=1 (the checkout's example rules in every mode),
+ * BENCH_COMMANDSTATS=1 (where Redis spent its time), BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=DIR"),
+ * BENCH_STDOUT (a file for the server's log).
  */
 import { spawn } from "node:child_process";
 import { openSync, readFileSync } from "node:fs";
@@ -13,7 +17,9 @@ import { BENCH_TOKEN, startBenchRedis } from "./lib/processes.ts";
 import { findFreePort } from "../server/redis/find-free-port.ts";
 
 const root = process.argv[2]!;
-const rate = Number(process.argv[3] ?? 500);
+// "max": as fast as the server answers (BENCH_CONNECTIONS connections, default 8)
+const rate = process.argv[3] === "max" ? undefined : Number(process.argv[3] ?? 500);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const mode = process.argv[4] ?? "deliver";
 const ticks = (pid: number): number => {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
@@ -46,7 +52,8 @@ writeFileSync(
   }),
 );
 cpSync(`${root}/templates`, `${dir}/templates`, { recursive: true });
-if (mode === "answer") {
+// BENCH_OWN_RULES=1: the checkout's own example rules in every mode (bench/ingest.ts runs with them)
+if (mode === "answer" || process.env.BENCH_OWN_RULES !== undefined) {
   cpSync(`${root}/rules`, `${dir}/rules`, {
     recursive: true,
     filter: (file) => !file.endsWith("business-hours.json"),
@@ -103,7 +110,13 @@ const hangupFields = (i: number) => ({
   CallStatus: "completed",
 });
 const fields = mode === "answer" ? answerFields : hangupFields;
-await runLoad(url, { path: target, durationSeconds: 2, rate, fields, connections: 8 });
+await runLoad(url, {
+  path: target,
+  durationSeconds: 2,
+  ...(rate === undefined ? {} : { rate }),
+  fields,
+  connections,
+});
 const client = new Redis(redis.url);
 const redisCpu = async () => {
   const i = await client.info("cpu");
@@ -113,16 +126,26 @@ const [t0, r0, d0] = [ticks(child.pid!), await redisCpu(), delivered];
 const load = await runLoad(url, {
   path: target,
   durationSeconds: Number(process.env.BENCH_SECONDS ?? 8),
-  rate,
+  ...(rate === undefined ? {} : { rate }),
   fields,
-  connections: 8,
+  connections,
 });
 while (mode === "deliver" && delivered - d0 < load.total) await new Promise((r) => setTimeout(r, 50));
 const [t1, r1] = [ticks(child.pid!), await redisCpu()];
 const n = load.total;
 console.log(
-  `${root}: ${n} req, non2xx ${load.non2xx}, server ${Math.round(((t1 - t0) * 10000) / n)} µs/req, redis ${Math.round(((r1 - r0) * 1e6) / n)} µs/req`,
+  `${root}: ${n} req (${Math.round(load.requestsPerSecond)}/s), non2xx ${load.non2xx}, server ${Math.round(((t1 - t0) * 10000) / n)} µs/req, redis ${Math.round(((r1 - r0) * 1e6) / n)} µs/req`,
 );
+if (process.env.BENCH_COMMANDSTATS !== undefined) {
+  // where Redis spent its time: the commands by total µs, most first
+  const stats = (await client.info("commandstats"))
+    .split("\n")
+    .map((line) => /^cmdstat_(\S+?):calls=(\d+),usec=(\d+)/.exec(line))
+    .filter((m) => m !== null)
+    .map((m) => ({ command: m[1], calls: Number(m[2]), usec: Number(m[3]) }))
+    .sort((a, b) => b.usec - a.usec);
+  for (const s of stats.slice(0, 12)) console.log(`  ${s.command}: ${s.calls} calls, ${s.usec} µs`);
+}
 child.kill("SIGTERM");
 client.disconnect();
 sink.close();

@@ -23,22 +23,28 @@ const ID_PREFIX = "evt_";
 /** the event id as the index keeps it */
 export const indexedId = (id: string): string => (id.startsWith(ID_PREFIX) ? id.slice(ID_PREFIX.length) : id);
 
-/** Where the claim indexes an event of a call (undefined when the payload names no call). */
-export function callIndexEntry(
-  prefix: string,
-  eventId: string,
-  payload: Payload,
-  receivedMs: number,
-  retentionMs: number,
-): ClaimCall["callIndex"] {
-  const call = payload.CallUUID;
-  if (typeof call !== "string" || call === "") return undefined;
-  const dayEnd = (Math.floor(receivedMs / DAY_MS) + 1) * DAY_MS;
-  return {
-    key: traceKeys(prefix).calls(dayOf(receivedMs)),
-    field: fieldOf(call),
-    member: indexedId(eventId),
-    expireAt: dayEnd + retentionMs,
+/**
+ * Where the claim indexes an event of a call: `entry(...)` is undefined when the payload names no call.
+ * Made once per prefix: the request path calls it per event (the day's key is worked out once a day).
+ */
+export function callIndexer(prefix: string, retentionMs: number) {
+  const keys = traceKeys(prefix);
+  let day = -1;
+  let key = "";
+  return function entry(eventId: string, payload: Payload, receivedMs: number): ClaimCall["callIndex"] {
+    const call = payload.CallUUID;
+    if (typeof call !== "string" || call === "") return undefined;
+    const dayNumber = Math.floor(receivedMs / DAY_MS);
+    if (dayNumber !== day) {
+      day = dayNumber;
+      key = keys.calls(dayOf(receivedMs));
+    }
+    return {
+      key,
+      field: fieldOf(call),
+      member: indexedId(eventId),
+      expireAt: (dayNumber + 1) * DAY_MS + retentionMs,
+    };
   };
 }
 

@@ -14,7 +14,7 @@ import type { NonceFamily } from "../signatures/vobiz-signature.ts";
 import { newEventId } from "../ids.ts";
 import type { Decision, Evaluated } from "./decide-event.ts";
 import { decisionTraceLine, planOf } from "./decide-event.ts";
-import { callIndexEntry } from "./call-index.ts";
+import { callIndexer } from "./call-index.ts";
 import { resolveEventType } from "./event-type.ts";
 import { FORM_CONTENT_TYPE, type Payload } from "./parse-payload.ts";
 import { needsRedaction, redactPayload } from "./redact-payload.ts";
@@ -73,6 +73,7 @@ export type Ingest = (event: IncomingEvent) => Promise<IngestResult>;
 
 export function createIngest(deps: IngestDeps): Ingest {
   const keys = traceKeys(deps.prefix);
+  const callIndexEntry = callIndexer(deps.prefix, deps.retentionMs);
   return async (event) => {
     const receivedAt = event.receivedAt === undefined ? new Date() : new Date(event.receivedAt);
     const type = resolveEventType(event.payload);
@@ -123,7 +124,7 @@ export function createIngest(deps: IngestDeps): Ingest {
             index: keys.index,
             trace: keys.trace(id),
           },
-          callIndex: callIndexEntry(deps.prefix, id, event.payload, receivedAt.getTime(), deps.retentionMs),
+          callIndex: callIndexEntry(id, event.payload, receivedAt.getTime()),
           eventId: id,
           hash,
           now: receivedAt.getTime(),

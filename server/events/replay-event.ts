@@ -10,7 +10,7 @@ import { AppError } from "../errors.ts";
 import { newEventId } from "../ids.ts";
 import type { EventQueue } from "../queue/event-queue.ts";
 import type { EventJobData } from "../queue/job-types.ts";
-import { callIndexEntry } from "./call-index.ts";
+import { callIndexer } from "./call-index.ts";
 import { resolveEventType } from "./event-type.ts";
 import { payloadOf } from "./parse-payload.ts";
 import { firstLine, replayLinkLine, replaysOf, type Trace } from "./trace-format.ts";
@@ -45,6 +45,7 @@ const notFound = (id: string): AppError =>
 
 export function createReplayer(deps: ReplayDeps): Replayer {
   const keys = traceKeys(deps.prefix);
+  const callIndexEntry = callIndexer(deps.prefix, deps.retentionMs);
   return async (id, request = {}) => {
     const trace = await deps.readTrace(id);
     if (trace === undefined) throw notFound(id);
@@ -84,7 +85,7 @@ export function createReplayer(deps: ReplayDeps): Replayer {
           index: keys.index,
           trace: keys.trace(replayId),
         },
-        callIndex: callIndexEntry(deps.prefix, replayId, payload, now, deps.retentionMs),
+        callIndex: callIndexEntry(replayId, payload, now),
         eventId: replayId,
         hash: "",
         now,

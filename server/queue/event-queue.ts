@@ -20,7 +20,7 @@ import { DeliverySlots } from "./delivery-slots.ts";
 import type { ActionJobData, DispatchPlan, EventJobData } from "./job-types.ts";
 import { defineQueueScripts, type ClaimCall } from "./scripts.ts";
 
-export type ClaimInput = Omit<ClaimCall, "take" | "decided">;
+export type ClaimInput = ClaimCall;
 
 export type ClaimResult =
   | { kind: "replayed" }
@@ -93,11 +93,11 @@ export function createEventQueue(connections: RedisConnections, options: EventQu
       const take = runner === undefined || wanted === 0 || closing ? 0 : slots.tryTake(wanted);
       let reply;
       try {
-        reply = await claims.claim({
-          ...input,
-          ...(decided === undefined ? {} : { decided: { jobs: decided.jobs } }),
-          take: { count: take, token: runner?.token ?? "", lockMs: runner?.lockMs ?? 0 },
-        });
+        reply = await claims.claim(
+          input,
+          { count: take, token: runner?.token ?? "", lockMs: runner?.lockMs ?? 0 },
+          decided?.jobs,
+        );
       } catch (error) {
         slots.give(take);
         throw error;
