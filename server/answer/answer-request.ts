@@ -68,6 +68,17 @@ function fallbackReply(at: FallbackInput, reason: string, error: string, file?: 
   }
 }
 
+/** The reply, with the evaluation it was chosen by (the event's decision: the rules are evaluated once). */
+function withEvaluation(
+  current: Evaluated["current"],
+  context: Evaluated["context"],
+  evaluation: Evaluation | undefined,
+  answered: AnswerReply,
+): AnswerReply {
+  if (evaluation !== undefined) answered.evaluated = { current, context, evaluation };
+  return answered;
+}
+
 export function createAnswerer(deps: {
   registry: RuleRegistry<LoadedRuleset>;
   context: ContextOptions;
@@ -96,10 +107,6 @@ export function createAnswerer(deps: {
     let reply: Reply;
     let file: string | undefined;
     let evaluation: Evaluation | undefined;
-    const withEvaluation = (answered: AnswerReply): AnswerReply => {
-      if (evaluation !== undefined) answered.evaluated = { current, context, evaluation };
-      return answered;
-    };
     try {
       evaluation = evaluateRules(loaded.ruleset, context);
       reply = chooseReply(evaluation.matched, render, loaded.defaultReply);
@@ -116,6 +123,9 @@ export function createAnswerer(deps: {
         );
     } catch (error) {
       return withEvaluation(
+        current,
+        context,
+        evaluation,
         fallbackReply(
           at,
           "template_error",
@@ -128,6 +138,9 @@ export function createAnswerer(deps: {
       const problems = checkXml(reply.xml);
       if (problems.length > 0) {
         return withEvaluation(
+          current,
+          context,
+          evaluation,
           fallbackReply(at, "invalid_xml", problems.map((p) => `${p.at}: ${p.message}`).join("; "), file),
         );
       }
@@ -135,6 +148,9 @@ export function createAnswerer(deps: {
     const elapsed = performance.now() - started;
     if (elapsed > deps.budgetMs)
       return withEvaluation(
+        current,
+        context,
+        evaluation,
         fallbackReply(
           at,
           "budget",
@@ -144,6 +160,6 @@ export function createAnswerer(deps: {
       );
     const answered: AnswerReply = { xml: reply.xml, outcome: reply.source, ignored: reply.ignored };
     if (reply.rule) answered.rule = reply.rule;
-    return withEvaluation(answered);
+    return withEvaluation(current, context, evaluation, answered);
   };
 }

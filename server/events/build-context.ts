@@ -66,13 +66,16 @@ const PROFILE_NAMES: ReadonlyArray<readonly [string, string]> = [
 const first = (value: string | string[] | undefined): string | null =>
   (Array.isArray(value) ? value[0] : value) ?? null;
 
+/** The Switchboard call an event belongs to (`?call=`: a call placed through POST /api/calls), or null. */
+export const callOf = (query: ContextInput["query"]): string | null => first(query.call);
+
 export function scopeOf(input: ContextInput, accountId: string | undefined): EventScope {
   const parent = input.payload.ParentAuthID;
   return {
     account: first(input.query.account) ?? accountId ?? (typeof parent === "string" ? parent : null),
     app: first(input.query.app),
     trunk: first(input.query.trunk),
-    call: first(input.query.call),
+    call: callOf(input.query),
   };
 }
 

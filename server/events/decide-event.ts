@@ -61,6 +61,16 @@ export interface DecideInput {
   evaluated?: Evaluated | undefined;
 }
 
+/** An action that runs no job, and why (in the trace). */
+function noJob(
+  decision: Decision,
+  rule: string,
+  action: { index: number; type: DecidedActionView["type"] },
+  note: string,
+): void {
+  decision.actions.push({ job: null, rule, index: action.index, type: action.type, note });
+}
+
 export function decide(input: DecideInput): Decision {
   const { event, call } = input;
   const { ruleset: loaded, version } = input.evaluated?.current ?? input.current;
@@ -100,21 +110,18 @@ export function decide(input: DecideInput): Decision {
   }
   for (const rule of matchedRules) {
     for (const action of rule.compiled) {
-      const noJob = (note: string): void => {
-        decision.actions.push({ job: null, rule: rule.id, index: action.index, type: action.type, note });
-      };
       const profile = action.spec.type === "forward" ? action.spec.profile : undefined;
       const only = action.type === "forward" ? profileEvents(loaded, profile) : undefined;
       if (only !== undefined && !only.some((name) => matchesEventName(name, context.meta.type, context))) {
-        noJob(`profile "${profile ?? ""}" is only for ${only.join(", ")}`);
+        noJob(decision, rule.id, action, `profile "${profile ?? ""}" is only for ${only.join(", ")}`);
         continue;
       }
       if (action.type === "respond") {
-        noJob("part of the answer reply");
+        noJob(decision, rule.id, action, "part of the answer reply");
         continue;
       }
       if (action.type === "vobiz" && event.replay !== undefined && !event.replay.vobiz) {
-        noJob(REPLAY_SKIPPED);
+        noJob(decision, rule.id, action, REPLAY_SKIPPED);
         continue;
       }
       const job = `${event.id}:${rule.id}:${action.index}`;

@@ -9,7 +9,7 @@ import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import type { LoadedRuleset } from "../rules/load-ruleset.ts";
 import type { RuleRegistry } from "../rules/rule-registry.ts";
-import { scopeOf, type ContextOptions } from "./build-context.ts";
+import { callOf, type ContextOptions } from "./build-context.ts";
 import { decide, decisionSummary, reportDecision } from "./decide-event.ts";
 import type { RequestDecider } from "./ingest.ts";
 
@@ -28,7 +28,7 @@ export function createRequestDecider(deps: RequestDeciderDeps): RequestDecider {
       if (evaluated === undefined && !deps.everyEvent) return undefined;
       const current = deps.registry.current;
       if (current === undefined) return undefined;
-      if (scopeOf({ ...event, payload }, undefined).call !== null) return undefined;
+      if (callOf(event.query) !== null) return undefined;
       return decide({ event, current, options: deps.context, payload, evaluated });
     },
     report(decision, fields) {
