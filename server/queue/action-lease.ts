@@ -34,38 +34,59 @@ export type Settlement =
 
 /**
  * The lease on `job`. bull counts every failed run as an attempt, so the deferrals a job has had are kept
- * in its data and added to its attempts in memory, where bull's moveToFailed reads them.
+ * in its data and added to its attempts in memory, where bull's moveToFailed reads them. A class, not an
+ * object of closures: one is made per delivery, and tsx's kept function names make each closure cost.
  */
-export function leaseOn(
-  job: Bull.Job<ActionJobData>,
-  started: ActionLease["started"],
-): { lease: ActionLease; settlement: () => Settlement | undefined } {
-  // a deferral is saved before bull counts the run: a process that died in between saved one too many
-  const deferrals = Math.min(job.data.deferrals ?? 0, job.attemptsMade);
-  const attempts = job.opts.attempts ?? 1;
-  job.opts.attempts = attempts + deferrals;
-  const attempt = job.attemptsMade + 1 - deferrals;
-  let settled: Settlement | undefined;
-  const settle = (settlement: Settlement): void => {
-    if (settled !== undefined) throw new Error(`action job ${String(job.id)} was settled twice`);
-    settled = settlement;
-  };
-  const lease: ActionLease = {
-    id: String(job.id),
-    data: job.data,
-    attempt,
-    attempts,
-    started,
-    complete: (trace) => settle({ kind: "complete", trace }),
-    retry: (reason, afterMs) =>
-      settle({ kind: "fail", error: new RetryLater(reason, attempt, afterMs), discard: false }),
-    async defer(ms, why = "circuit breaker open for this host") {
-      await job.update({ ...job.data, deferrals: deferrals + 1 });
-      job.opts.attempts = attempts + deferrals + 1;
-      const note = `${why}; deferred ${ms} ms`;
-      settle({ kind: "fail", error: new RetryLater(note, attempt, ms, true), discard: false });
-    },
-    discard: (reason) => settle({ kind: "fail", error: new Error(reason), discard: true }),
-  };
-  return { lease, settlement: () => settled };
+export class Lease implements ActionLease {
+  readonly id: string;
+  readonly data: ActionJobData;
+  readonly attempt: number;
+  readonly attempts: number;
+  readonly started: ActionLease["started"];
+  /** how the runner settled it (undefined: not yet) */
+  settled: Settlement | undefined;
+  readonly #job: Bull.Job<ActionJobData>;
+  readonly #deferrals: number;
+
+  constructor(job: Bull.Job<ActionJobData>, started: ActionLease["started"]) {
+    // a deferral is saved before bull counts the run: a process that died in between saved one too many
+    const deferrals = Math.min(job.data.deferrals ?? 0, job.attemptsMade);
+    const attempts = job.opts.attempts ?? 1;
+    job.opts.attempts = attempts + deferrals;
+    this.#job = job;
+    this.#deferrals = deferrals;
+    this.id = String(job.id);
+    this.data = job.data;
+    this.attempt = job.attemptsMade + 1 - deferrals;
+    this.attempts = attempts;
+    this.started = started;
+  }
+
+  #settle(settlement: Settlement): void {
+    if (this.settled !== undefined) throw new Error(`action job ${this.id} was settled twice`);
+    this.settled = settlement;
+  }
+
+  complete(trace: Record<string, string>): void {
+    this.#settle({ kind: "complete", trace });
+  }
+
+  retry(reason: string, afterMs?: number): void {
+    this.#settle({ kind: "fail", error: new RetryLater(reason, this.attempt, afterMs), discard: false });
+  }
+
+  async defer(ms: number, why = "circuit breaker open for this host"): Promise<void> {
+    await this.#job.update({ ...this.#job.data, deferrals: this.#deferrals + 1 });
+    this.#job.opts.attempts = this.attempts + this.#deferrals + 1;
+    const note = `${why}; deferred ${ms} ms`;
+    this.#settle({ kind: "fail", error: new RetryLater(note, this.attempt, ms, true), discard: false });
+  }
+
+  discard(reason: string): void {
+    this.#settle({ kind: "fail", error: new Error(reason), discard: true });
+  }
 }
+
+/** The lease on `job`, for one run. */
+export const leaseOn = (job: Bull.Job<ActionJobData>, started: ActionLease["started"]): Lease =>
+  new Lease(job, started);

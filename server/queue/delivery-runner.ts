@@ -152,11 +152,11 @@ export function createDeliveryRunner(deps: DeliveryRunnerDeps): DeliveryRunner {
         slots.give();
         await pool.take();
       }
-      const { lease, settlement } = leaseOn(job, "request");
+      const lease = leaseOn(job, "request");
       let settled: Settlement | undefined;
       try {
         await deps.handler(lease, prepared);
-        settled = settlement() ?? { kind: "complete", trace: {} };
+        settled = lease.settled ?? { kind: "complete", trace: {} };
       } catch (error) {
         settled = { kind: "fail", error: error as Error, discard: false };
       }
@@ -190,21 +190,21 @@ export function createDeliveryRunner(deps: DeliveryRunnerDeps): DeliveryRunner {
         // costs no attempt. Forwards wait for their slot here, as before (their queue may be long: a
         // deferral each would churn through it).
         if (pool.tryTake(1) === 0) {
-          const { lease, settlement } = leaseOn(job, "queue");
+          const lease = leaseOn(job, "queue");
           await lease.defer(
             VOBIZ_BUSY_RETRY_MS + Math.floor(Math.random() * VOBIZ_BUSY_RETRY_MS),
             "every vobiz slot is busy",
           );
-          throw (settlement() as Extract<Settlement, { kind: "fail" }>).error;
+          throw (lease.settled as Extract<Settlement, { kind: "fail" }>).error;
         }
       } else {
         await pool.take();
       }
       try {
         deps.started("queue");
-        const { lease, settlement } = leaseOn(job, "queue");
+        const lease = leaseOn(job, "queue");
         await deps.handler(lease);
-        const settled = settlement();
+        const settled = lease.settled;
         if (settled === undefined) return;
         if (settled.kind === "complete") {
           await traceOrLog(job, settled.trace);
