@@ -93,8 +93,9 @@ const EVENT_JOB: Bull.JobOptions = Object.freeze({});
 
 type Script<T> = (...args: Array<string | number>) => Promise<T>;
 
-function define<T>(client: Redis, name: string, keys: number, lua: string): Script<T> {
-  client.defineCommand(name, { numberOfKeys: keys, lua });
+/** `keys` undefined: the key count is each call's first argument */
+function define<T>(client: Redis, name: string, keys: number | undefined, lua: string): Script<T> {
+  client.defineCommand(name, keys === undefined ? { lua } : { numberOfKeys: keys, lua });
   const command = (client as unknown as Record<string, Script<T> | undefined>)[name];
   if (command === undefined) throw new Error(`the ${name} script is not defined`);
   return command.bind(client);
@@ -111,15 +112,15 @@ export function defineQueueScripts(
   const events = bullAddJobFor(queues.events, "bullAddEvent");
   const actions = bullAddJobFor(queues.actions, "bullAddAction");
   const jobKeyPrefix = bullKeysOf(queues.actions)[""] ?? "";
-  const activeKey = bullKeysOf(queues.actions).active ?? "";
-  /** the claim's keys 5-17, the same for every call */
-  const bullKeys = [...events.keys, ...actions.keys, activeKey];
+  const eventJobKeys = events.keys;
+  const actionJobKeys = [...actions.keys, bullKeysOf(queues.actions).active ?? ""];
   const optsOf = (job: ActionJobToAdd, now: number): string =>
     actions.optsWith(jobOptionsFor(job.value.action), job.id, now);
+  // the claim's key count varies (its first argument): only the keys it uses are sent
   const claim = define<ClaimReply>(
     client,
     "switchboardClaimEvent",
-    19,
+    undefined,
     loadScript("claim-event.lua", { bullAddEvent: queues.events, bullAddAction: queues.actions }),
   );
   const dispatch = define<number>(
@@ -131,15 +132,19 @@ export function defineQueueScripts(
   return {
     claim(call, take, jobs) {
       const { keys } = call;
+      // keys 7-12: the queue the claim adds to; 13: the actions' active list, with action jobs only
+      const queueKeys = jobs === undefined ? eventJobKeys : actionJobKeys;
       const args: Array<string | number> = [
-        keys.dedup, keys.nonce, keys.index, keys.trace, ...bullKeys,
-        call.callIndex?.key ?? "", call.replayOf?.key ?? "",
+        6 + queueKeys.length, keys.dedup, keys.nonce, keys.index, keys.trace,
+        call.callIndex?.key ?? "", call.replayOf?.key ?? "", ...queueKeys,
+      ]; // prettier-ignore
+      args.push(
         call.eventId, call.hash, call.now, call.dedupTtlSeconds, call.retentionMs, call.signed ? "1" : "0",
         call.eventJson, jobs === undefined ? events.optsWith(EVENT_JOB, call.eventId, call.now) : "",
         call.trace.head, call.trace.withEvent ? "1" : "0", call.trace.tail,
         take.count, take.token, take.lockMs, jobKeyPrefix, call.replayOf?.append ?? "",
         call.callIndex?.field ?? "", call.callIndex?.expireAt ?? 0, call.callIndex?.member ?? "",
-      ]; // prettier-ignore
+      ); // prettier-ignore
       if (jobs !== undefined) for (const job of jobs) args.push(job.id, job.rest, optsOf(job, call.now));
       return claim(...args);
     },
