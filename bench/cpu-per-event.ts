@@ -133,8 +133,10 @@ const load = await runLoad(url, {
 while (mode === "deliver" && delivered - d0 < load.total) await new Promise((r) => setTimeout(r, 50));
 const [t1, r1] = [ticks(child.pid!), await redisCpu()];
 const n = load.total;
+// the server's peak resident memory (the young generation's size shows here)
+const peakRss = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1];
 console.log(
-  `${root}: ${n} req (${Math.round(load.requestsPerSecond)}/s), non2xx ${load.non2xx}, server ${Math.round(((t1 - t0) * 10000) / n)} µs/req, redis ${Math.round(((r1 - r0) * 1e6) / n)} µs/req`,
+  `${root}: ${n} req (${Math.round(load.requestsPerSecond)}/s), non2xx ${load.non2xx}, server ${Math.round(((t1 - t0) * 10000) / n)} µs/req, redis ${Math.round(((r1 - r0) * 1e6) / n)} µs/req, peak RSS ${Math.round(Number(peakRss) / 1024)} MiB`,
 );
 if (process.env.BENCH_COMMANDSTATS !== undefined) {
   // where Redis spent its time: the commands by total µs, most first

@@ -18,7 +18,10 @@ import { createBullQueues } from "./bull-queues.ts";
 import { createDeliveryRunner, type DeliveryRunner } from "./delivery-runner.ts";
 import { DeliverySlots } from "./delivery-slots.ts";
 import type { ActionJobData, DispatchPlan, EventJobData } from "./job-types.ts";
-import { defineQueueScripts, type ClaimCall } from "./scripts.ts";
+import { defineQueueScripts, type ClaimCall, type ClaimTake } from "./scripts.ts";
+
+/** a claim that takes no job (ROLE=web, nothing decided, no free slot): one object, not one per request */
+const NOTHING_TAKEN: ClaimTake = Object.freeze({ count: 0, token: "", lockMs: 0 });
 
 export type ClaimInput = ClaimCall;
 
@@ -95,7 +98,9 @@ export function createEventQueue(connections: RedisConnections, options: EventQu
       try {
         reply = await claims.claim(
           input,
-          { count: take, token: runner?.token ?? "", lockMs: runner?.lockMs ?? 0 },
+          take === 0
+            ? NOTHING_TAKEN
+            : { count: take, token: runner?.token ?? "", lockMs: runner?.lockMs ?? 0 },
           decided?.jobs,
         );
       } catch (error) {

@@ -29,14 +29,18 @@ local call, callIndexExpiry, callMember = ARGV[17], ARGV[18], ARGV[19]
 local decided = eventOpts == "" -- decided in the request path: action jobs instead of an event job
 local FIRST_JOB = 20 -- then three arguments per action job: id, its data JSON less the event, opts JSON
 
+local existing = false
 if replayOf ~= "" then
   if redis.call("PTTL", replayOf) <= 0 then return {"gone"} end
   signed = false
 elseif signed then
-  local seen = redis.call("GET", KEYS[2])
-  if seen and seen ~= hash then return {"replayed"} end
+  -- the nonce's record and the delivery's, read in one call
+  local records = redis.call("MGET", KEYS[2], KEYS[1])
+  if records[1] and records[1] ~= hash then return {"replayed"} end
+  existing = records[2]
+else
+  existing = redis.call("GET", KEYS[1])
 end
-local existing = replayOf == "" and redis.call("GET", KEYS[1])
 if existing then
   if signed then redis.call("SET", KEYS[2], hash, "EX", ttl, "NX") end
   return {"duplicate", existing}
