@@ -44,13 +44,30 @@ export interface LoggerOptions {
  * event), and never held longer than `flushAfterMs`: on a quiet service the `listening` line, a refused
  * request or a reload shows when it happens. Under load the buffer fills first, so the timer adds at most
  * one write a second.
+ *
+ * The lines are gathered here and handed to sonic-boom (pino.destination) about 4 KiB at a time:
+ * sonic-boom measures the byte length of all it holds on every write, which cost about 4 µs per line
+ * (a quarter of the line's cost) once several KiB were waiting. flush, flushSync and end (which pino calls
+ * on exit and main.ts on shutdown) hand over what is gathered first.
  */
 export function bufferedDestination(
   fd: number,
   options: { minLength?: number; flushAfterMs?: number } = {},
 ): DestinationStream & { flush(): void } {
-  const stream = pino.destination({ dest: fd, sync: false, minLength: options.minLength ?? 4096 });
+  const minLength = options.minLength ?? 4096;
+  const stream = pino.destination({ dest: fd, sync: false, minLength });
   const flushAfterMs = options.flushAfterMs ?? 1000;
+  const write = stream.write.bind(stream);
+  const flush = stream.flush.bind(stream);
+  const flushSync = stream.flushSync.bind(stream);
+  const end = stream.end.bind(stream);
+  let gathered = "";
+  const handOver = (): void => {
+    if (gathered === "") return;
+    const text = gathered;
+    gathered = "";
+    write(text);
+  };
   let timer: NodeJS.Timeout | undefined;
   const flushNow = (): void => {
     timer = undefined;
@@ -60,14 +77,26 @@ export function bufferedDestination(
       // destroyed at exit: nothing left to write to
     }
   };
-  const write = stream.write.bind(stream);
   stream.write = (chunk: string): boolean => {
-    const accepted = write(chunk);
+    gathered += chunk;
+    if (gathered.length >= minLength) handOver();
     if (timer === undefined) {
       timer = setTimeout(flushNow, flushAfterMs);
       timer.unref();
     }
-    return accepted;
+    return true;
+  };
+  stream.flush = (cb?: (error?: Error) => void): void => {
+    handOver();
+    flush(cb);
+  };
+  stream.flushSync = (): void => {
+    handOver();
+    flushSync();
+  };
+  stream.end = (): void => {
+    handOver();
+    end();
   };
   return stream;
 }

@@ -106,3 +106,26 @@ test("under load lines still leave in large writes, not one write per line", asy
     assert.ok(writes.every((length) => length >= 4096));
   });
 });
+
+test("lines still gathered reach the file on flushSync (exit) and on flush (shutdown), in order", async () => {
+  await withFileDestination(60_000, async (destination, file) => {
+    const log = createLogger({ level: "info", destination });
+    log.info({ n: 1 }, "first");
+    log.info({ n: 2 }, "second");
+    assert.equal(readFileSync(file, "utf8"), "", "held: far below 4 KiB and the timer a minute away");
+    (destination as unknown as { flushSync(): void }).flushSync();
+    const synced = readFileSync(file, "utf8");
+    assert.ok(
+      synced.indexOf('"msg":"first"') >= 0 &&
+        synced.indexOf('"msg":"first"') < synced.indexOf('"msg":"second"'),
+    );
+    log.info({ n: 3 }, "third");
+    log.flush();
+    const deadline = Date.now() + 10_000;
+    while (!readFileSync(file, "utf8").includes('"msg":"third"')) {
+      assert.ok(Date.now() < deadline, "the flushed line was never written");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(readFileSync(file, "utf8").split("\n").filter(Boolean).length, 3);
+  });
+});
