@@ -91,7 +91,11 @@ export interface QueueScripts {
 /** an event job takes its queue's default options */
 const EVENT_JOB: Bull.JobOptions = Object.freeze({});
 
-type Script<T> = (...args: Array<string | number>) => Promise<T>;
+/**
+ * A defined script, called with its keys and arguments as one array: ioredis flattens it into the command
+ * (one copy), where spreading them into the call would copy them twice more (the hot path).
+ */
+type Script<T> = (args: Array<string | number>) => Promise<T>;
 
 /** `keys` undefined: the key count is each call's first argument */
 function define<T>(client: Redis, name: string, keys: number | undefined, lua: string): Script<T> {
@@ -146,7 +150,7 @@ export function defineQueueScripts(
         call.callIndex?.field ?? "", call.callIndex?.expireAt ?? 0, call.callIndex?.member ?? "",
       ); // prettier-ignore
       if (jobs !== undefined) for (const job of jobs) args.push(job.id, job.rest, optsOf(job, call.now));
-      return claim(...args);
+      return claim(args);
     },
     dispatch(call) {
       const { trace } = call;
@@ -160,7 +164,7 @@ export function defineQueueScripts(
         call.retentionMs,
       ];
       for (const job of call.jobs) args.push(job.id, job.rest, optsOf(job, call.now));
-      return dispatch(...args);
+      return dispatch(args);
     },
   };
 }
