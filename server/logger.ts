@@ -48,7 +48,8 @@ export interface LoggerOptions {
  * The lines are gathered here and handed to sonic-boom (pino.destination) about 4 KiB at a time:
  * sonic-boom measures the byte length of all it holds on every write, which cost about 4 µs per line
  * (a quarter of the line's cost) once several KiB were waiting. flush, flushSync and end (which pino calls
- * on exit and main.ts on shutdown) hand over what is gathered first.
+ * on exit and main.ts on shutdown) hand over what is gathered first; flushSync so that it is written
+ * synchronously with the rest.
  */
 export function bufferedDestination(
   fd: number,
@@ -87,11 +88,26 @@ export function bufferedDestination(
     return true;
   };
   stream.flush = (cb?: (error?: Error) => void): void => {
-    handOver();
+    try {
+      handOver();
+    } catch (error) {
+      if (cb === undefined) throw error;
+      cb(error as Error); // destroyed: as sonic-boom's own flush reports it
+      return;
+    }
     flush(cb);
   };
   stream.flushSync = (): void => {
-    handOver();
+    // handed over without letting sonic-boom start an asynchronous write: flushSync would leave that
+    // write behind, and at exit (pino's handler, a fatal line, process.exit) its lines would be lost
+    const limits = stream as unknown as { minLength: number }; // sonic-boom's, not in its types
+    const held = limits.minLength;
+    limits.minLength = Infinity;
+    try {
+      handOver();
+    } finally {
+      limits.minLength = held;
+    }
     flushSync();
   };
   stream.end = (): void => {

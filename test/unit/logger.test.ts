@@ -129,3 +129,45 @@ test("lines still gathered reach the file on flushSync (exit) and on flush (shut
     assert.equal(readFileSync(file, "utf8").split("\n").filter(Boolean).length, 3);
   });
 });
+
+test("flushSync writes everything at once even when the hand-over would start an asynchronous write", async () => {
+  // the state an exit can meet: sonic-boom idle but holding lines, and lines gathered that would take it
+  // past its minimum write; flushSync (pino's exit handler, a fatal line) must not leave them to a write
+  // that the exit does not wait for
+  const dir = mkdtempSync(path.join(tmpdir(), "switchboard-log-"));
+  const file = path.join(dir, "out.log");
+  const destination = bufferedDestination(openSync(file, "w"), { minLength: 1000, flushAfterMs: 60_000 });
+  const stream = destination as unknown as {
+    _writing: boolean;
+    _len: number;
+    flushSync(): void;
+    end(): void;
+  };
+  const log = createLogger({ level: "info", destination });
+  const pad = "x".repeat(60); // lines of about 150 bytes
+  let n = 0;
+  try {
+    for (let i = 0; i < 8; i += 1) log.info({ n: n++, pad }, "batch"); // past 1000: an asynchronous write
+    assert.equal(stream._writing, true);
+    for (let i = 0; i < 4; i += 1) log.info({ n: n++, pad }, "held");
+    log.flush(); // handed over while writing: sonic-boom holds them, below its minimum
+    const deadline = Date.now() + 10_000;
+    while (stream._writing) {
+      assert.ok(Date.now() < deadline, "the first write never finished");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.ok(stream._len > 0 && stream._len < 1000, `sonic-boom holds ${stream._len} bytes`);
+    for (let i = 0; i < 4; i += 1) log.info({ n: n++, pad }, "gathered"); // below 1000, past it together
+    stream.flushSync();
+    // checked before any callback can run: an asynchronous write left in flight is what an exit loses
+    assert.equal(stream._writing, false, "flushSync left a write in flight");
+    const lines = readFileSync(file, "utf8").split("\n").filter(Boolean);
+    assert.deepEqual(
+      lines.map((line) => (JSON.parse(line) as { n: number }).n),
+      Array.from({ length: n }, (_, i) => i),
+    );
+  } finally {
+    stream.end();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
