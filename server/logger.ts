@@ -70,21 +70,25 @@ export function bufferedDestination(
     write(text);
   };
   let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    if (timer !== undefined) return;
+    timer = setTimeout(flushNow, flushAfterMs);
+    timer.unref();
+  };
   const flushNow = (): void => {
     timer = undefined;
     try {
       stream.flush();
     } catch {
-      // destroyed at exit: nothing left to write to
+      return; // destroyed at exit: nothing left to write to
     }
+    // a write was in flight, so sonic-boom's flush did nothing: what it holds would wait for the next line
+    if ((stream as unknown as { _writing: boolean })._writing) arm();
   };
   stream.write = (chunk: string): boolean => {
     gathered += chunk;
     if (gathered.length >= minLength) handOver();
-    if (timer === undefined) {
-      timer = setTimeout(flushNow, flushAfterMs);
-      timer.unref();
-    }
+    arm();
     return true;
   };
   stream.flush = (cb?: (error?: Error) => void): void => {

@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import {
+  closeSync,
+  constants,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
@@ -168,6 +178,68 @@ test("flushSync writes everything at once even when the hand-over would start an
     );
   } finally {
     stream.end();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("lines left behind a slow write still go out within the flush interval, with no line after them", async () => {
+  // a pipe whose reader is slow: the write in flight blocks, the flush timer fires meanwhile (and finds
+  // sonic-boom writing), and the last lines are held below the minimum write once the pipe drains
+  const dir = mkdtempSync(path.join(tmpdir(), "switchboard-log-"));
+  const fifo = path.join(dir, "pipe");
+  execFileSync("mkfifo", [fifo]);
+  const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const destination = bufferedDestination(openSync(fifo, "w"), { minLength: 1000, flushAfterMs: 50 });
+  const stream = destination as unknown as {
+    _writing: boolean;
+    _len: number;
+    end(): void;
+    once(e: "close", f: () => void): void;
+  };
+  let received = "";
+  const drain = (): void => {
+    const chunk = Buffer.alloc(65536);
+    for (;;) {
+      try {
+        const n = readSync(reader, chunk);
+        if (n === 0) return;
+        received += chunk.subarray(0, n).toString();
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "EAGAIN") return;
+        throw error;
+      }
+    }
+  };
+  try {
+    const filler = openSync(fifo, "w");
+    writeSync(filler, "f".repeat(65_000)); // the pipe (64 KiB) all but full
+    closeSync(filler);
+    const log = createLogger({ level: "info", destination });
+    const pad = "x".repeat(60);
+    for (let i = 0; i < 8; i += 1) log.info({ n: i, pad }, "batch"); // past 1000: a write that blocks
+    assert.equal(stream._writing, true);
+    const inFlight = stream._len;
+    for (let i = 8; i < 11; i += 1) log.info({ n: i, pad }, "last");
+    // the timer hands the last lines over while the write is still blocked
+    let deadline = Date.now() + 10_000;
+    while (stream._len === inFlight) {
+      assert.ok(Date.now() < deadline, "the flush timer never ran");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(stream._writing, true);
+    deadline = Date.now() + 10_000;
+    while (!received.includes('"n":10,')) {
+      assert.ok(Date.now() < deadline, "the last lines were held after the pipe drained");
+      drain();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    const closed = new Promise<void>((resolve) => stream.once("close", resolve));
+    drain();
+    stream.end();
+    while (!(await Promise.race([closed.then(() => true), new Promise((r) => setTimeout(r, 20, false))])))
+      drain();
+    closeSync(reader);
     rmSync(dir, { recursive: true, force: true });
   }
 });
