@@ -10,8 +10,8 @@
  * is the checkout's index).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { Redis } from "ioredis";
+import { processCpuSeconds, redisCpuSeconds } from "./lib/cpu.ts";
 import { median, runLoad } from "./lib/load.ts";
 import { BENCH_TOKEN, startBenchRedis } from "./lib/processes.ts";
 import { findFreePort } from "../server/redis/find-free-port.ts";
@@ -23,12 +23,6 @@ const rounds = Number(process.env.AB_ROUNDS ?? 12);
 const HARNESS_COMMANDS = new Set(["flushall", "info", "config|resetstat", "ping", "client|setname"]);
 const seconds = Number(process.env.AB_SECONDS ?? 4);
 
-/** CPU ticks (1/100 s) a process has used */
-const ticks = (pid: number): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return Number(fields[11]) + Number(fields[12]);
-};
-
 interface Side {
   root: string;
   url: string;
@@ -39,11 +33,6 @@ interface Side {
   cpu: number[];
   redisCpu: number[];
   requests: number;
-}
-
-async function redisSeconds(client: Redis): Promise<number> {
-  const info = await client.info("cpu");
-  return Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]);
 }
 
 async function start(root: string, index: number): Promise<Side> {
@@ -99,11 +88,11 @@ try {
   for (let round = 0; round < rounds; round += 1) {
     for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
       await side.redis.flush();
-      const [t0, r0] = [ticks(side.child.pid!), await redisSeconds(side.client)];
+      const [t0, r0] = [processCpuSeconds(side.child.pid!), await redisCpuSeconds(side.client)];
       const load = await runLoad(side.url, { path: "/events/bench", durationSeconds: seconds, fields });
       side.rps.push(load.requestsPerSecond);
-      side.cpu.push(((ticks(side.child.pid!) - t0) * 10_000) / load.total);
-      side.redisCpu.push((((await redisSeconds(side.client)) - r0) * 1e6) / load.total);
+      side.cpu.push(((processCpuSeconds(side.child.pid!) - t0) * 1e6) / load.total);
+      side.redisCpu.push((((await redisCpuSeconds(side.client)) - r0) * 1e6) / load.total);
       side.requests += load.total;
     }
     process.stderr.write(

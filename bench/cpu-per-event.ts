@@ -12,6 +12,7 @@
 import { spawn } from "node:child_process";
 import { openSync, readFileSync } from "node:fs";
 import { Redis } from "ioredis";
+import { processCpuSeconds, redisCpuSeconds } from "./lib/cpu.ts";
 import { runLoad } from "./lib/load.ts";
 import { BENCH_TOKEN, startBenchRedis } from "./lib/processes.ts";
 import { findFreePort } from "../server/redis/find-free-port.ts";
@@ -21,10 +22,6 @@ const root = process.argv[2]!;
 const rate = process.argv[3] === "max" ? undefined : Number(process.argv[3] ?? 500);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const mode = process.argv[4] ?? "deliver";
-const ticks = (pid: number): number => {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return Number(f[11]) + Number(f[12]);
-};
 import { mkdtempSync, writeFileSync, cpSync, mkdirSync } from "node:fs";
 import { createServer } from "node:http";
 let delivered = 0;
@@ -118,11 +115,8 @@ await runLoad(url, {
   connections,
 });
 const client = new Redis(redis.url);
-const redisCpu = async () => {
-  const i = await client.info("cpu");
-  return Number(/used_cpu_sys:([\d.]+)/.exec(i)![1]) + Number(/used_cpu_user:([\d.]+)/.exec(i)![1]);
-};
-const [t0, r0, d0] = [ticks(child.pid!), await redisCpu(), delivered];
+const redisCpu = () => redisCpuSeconds(client);
+const [t0, r0, d0] = [processCpuSeconds(child.pid!), await redisCpu(), delivered];
 const load = await runLoad(url, {
   path: target,
   durationSeconds: Number(process.env.BENCH_SECONDS ?? 8),
@@ -131,12 +125,12 @@ const load = await runLoad(url, {
   connections,
 });
 while (mode === "deliver" && delivered - d0 < load.total) await new Promise((r) => setTimeout(r, 50));
-const [t1, r1] = [ticks(child.pid!), await redisCpu()];
+const [t1, r1] = [processCpuSeconds(child.pid!), await redisCpu()];
 const n = load.total;
 // the server's peak resident memory (the young generation's size shows here)
 const peakRss = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1];
 console.log(
-  `${root}: ${n} req (${Math.round(load.requestsPerSecond)}/s), non2xx ${load.non2xx}, server ${Math.round(((t1 - t0) * 10000) / n)} µs/req, redis ${Math.round(((r1 - r0) * 1e6) / n)} µs/req, peak RSS ${Math.round(Number(peakRss) / 1024)} MiB`,
+  `${root}: ${n} req (${Math.round(load.requestsPerSecond)}/s), non2xx ${load.non2xx}, server ${Math.round(((t1 - t0) * 1e6) / n)} µs/req, redis ${Math.round(((r1 - r0) * 1e6) / n)} µs/req, peak RSS ${Math.round(Number(peakRss) / 1024)} MiB`,
 );
 if (process.env.BENCH_COMMANDSTATS !== undefined) {
   // where Redis spent its time: the commands by total µs, most first

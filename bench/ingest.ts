@@ -2,7 +2,12 @@
  * Ingest benchmark (issue 3): signed, unique callbacks, 32 connections, against three servers in the same
  * run: a bare Koa app, a minimal hand-written durable receiver, and Switchboard's /events with ROLE=web.
  * Rounds alternate the servers; medians are reported. Goal: Switchboard >= 0.85x the minimal receiver.
+ * Then the minimal receiver and Switchboard are offered the same fixed rate (BENCH_INGEST_RATE, default
+ * 1000/s) in alternating rounds, and each one's CPU per request is measured: its Node process (/proc) and
+ * Redis (INFO cpu). On a shared machine that figure moves far less than req/s at saturation.
  */
+import { Redis } from "ioredis";
+import { processCpuSeconds, redisCpuSeconds } from "./lib/cpu.ts";
 import { median, runLoad, type LoadResult } from "./lib/load.ts";
 import {
   BENCH_TOKEN,
@@ -15,7 +20,11 @@ import {
 export interface Row {
   name: string;
   rounds: LoadResult[];
+  /** CPU per request at the fixed rate, one entry per round (µs): the server process, and Redis */
+  cpu: Array<{ server: number; redis: number }>;
 }
+
+const FIXED_RATE = Number(process.env.BENCH_INGEST_RATE ?? 1000);
 
 export async function ingestBenchmark(rounds: number, durationSeconds: number): Promise<Row[]> {
   const redis = await startBenchRedis();
@@ -38,7 +47,7 @@ export async function ingestBenchmark(rounds: number, durationSeconds: number): 
       ),
       await startSwitchboard("Switchboard /events (ROLE=web)", redis.url, { ROLE: "web" }),
     );
-    const rows: Row[] = servers.map((server) => ({ name: server.name, rounds: [] }));
+    const rows: Row[] = servers.map((server) => ({ name: server.name, rounds: [], cpu: [] }));
     const fields = (i: number): Record<string, string> => ({
       Event: "Hangup",
       CallUUID: `bench-${i}`,
@@ -64,6 +73,35 @@ export async function ingestBenchmark(rounds: number, durationSeconds: number): 
         );
       }
     }
+    // CPU per request at a fixed offered rate: the minimal receiver and Switchboard, alternating
+    const client = new Redis(redis.url);
+    try {
+      const measured = [1, 2];
+      for (let round = 0; round < rounds; round += 1) {
+        for (const index of round % 2 === 0 ? measured : [...measured].reverse()) {
+          const server = servers[index]!;
+          await redis.flush();
+          const [server0, redis0] = [processCpuSeconds(server.child.pid!), await redisCpuSeconds(client)];
+          const result = await runLoad(server.url, {
+            path: "/events/bench",
+            durationSeconds,
+            fields,
+            rate: FIXED_RATE,
+          });
+          const [server1, redis1] = [processCpuSeconds(server.child.pid!), await redisCpuSeconds(client)];
+          const cpu = {
+            server: ((server1 - server0) * 1e6) / result.total,
+            redis: ((redis1 - redis0) * 1e6) / result.total,
+          };
+          rows[index]!.cpu.push(cpu);
+          process.stderr.write(
+            `round ${round + 1} ${server.name} at ${FIXED_RATE}/s: ${Math.round(cpu.server)} + ${Math.round(cpu.redis)} µs/request (server + Redis), non-2xx ${result.non2xx}\n`,
+          );
+        }
+      }
+    } finally {
+      client.disconnect();
+    }
     return rows;
   } finally {
     for (const server of servers) await server.stop();
@@ -85,9 +123,28 @@ export function ingestReport(rows: Row[]): string {
     ),
   ];
   if (minimal && switchboard) {
+    // each round's Switchboard figure against the same round's receiver: less exposed to the machine's swings
+    const paired = (of: (row: Row) => number[]): string =>
+      median(of(switchboard).map((value, i) => value / of(minimal)[i]!)).toFixed(2);
     lines.push(
       "",
-      `Switchboard / minimal receiver = **${(rps(switchboard) / rps(minimal)).toFixed(2)}x** (goal >= 0.85x)`,
+      `Switchboard / minimal receiver = **${(rps(switchboard) / rps(minimal)).toFixed(2)}x** (goal >= 0.85x); ` +
+        `median of the rounds' own ratios ${paired((row) => row.rounds.map((r) => r.requestsPerSecond))}x`,
+    );
+    const us = (values: number[]): number => Math.round(median(values));
+    const total = (row: Row): number[] => row.cpu.map((c) => c.server + c.redis);
+    lines.push(
+      "",
+      `CPU per request at ${FIXED_RATE} requests/s (medians of ${minimal.cpu.length} alternating rounds, µs):`,
+      "",
+      "| server | Node process | Redis | both |",
+      "|---|---|---|---|",
+      ...[minimal, switchboard].map(
+        (row) =>
+          `| ${row.name} | ${us(row.cpu.map((c) => c.server))} | ${us(row.cpu.map((c) => c.redis))} | ${us(total(row))} |`,
+      ),
+      `| Switchboard / minimal receiver | ${paired((row) => row.cpu.map((c) => c.server))}x | ` +
+        `${paired((row) => row.cpu.map((c) => c.redis))}x | ${paired(total)}x |`,
     );
   }
   return lines.join("\n");
