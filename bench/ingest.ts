@@ -5,7 +5,11 @@
  * Then the minimal receiver and Switchboard are offered the same fixed rate (BENCH_INGEST_RATE, default
  * 1000/s) in alternating rounds, and each one's CPU per request is measured: its Node process (/proc) and
  * Redis (INFO cpu). On a shared machine that figure moves far less than req/s at saturation.
+ * BENCH_SERVER_CPUS (e.g. "0") pins the three servers to those CPUs (taskset); start the benchmark itself
+ * on the others (`taskset -c 1 npm run bench -- ingest`) and Redis and the load generator stay there, as
+ * in production, where neither shares the web process's cores.
  */
+import { execFileSync } from "node:child_process";
 import { Redis } from "ioredis";
 import { processCpuSeconds, redisCpuSeconds } from "./lib/cpu.ts";
 import { median, runLoad, type LoadResult } from "./lib/load.ts";
@@ -47,6 +51,9 @@ export async function ingestBenchmark(rounds: number, durationSeconds: number): 
       ),
       await startSwitchboard("Switchboard /events (ROLE=web)", redis.url, { ROLE: "web" }),
     );
+    const pinned = process.env.BENCH_SERVER_CPUS;
+    if (pinned !== undefined && pinned !== "")
+      for (const server of servers) execFileSync("taskset", ["-a", "-cp", pinned, String(server.child.pid)]);
     const rows: Row[] = servers.map((server) => ({ name: server.name, rounds: [], cpu: [] }));
     const fields = (i: number): Record<string, string> => ({
       Event: "Hangup",
