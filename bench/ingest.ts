@@ -34,6 +34,7 @@ export async function ingestBenchmark(rounds: number, durationSeconds: number): 
   const redis = await startBenchRedis();
   const servers: BenchServer[] = [];
   try {
+    // each server is pushed as soon as it runs, so that a later one failing to start still stops it
     servers.push(
       await startServer(
         "bare Koa",
@@ -42,6 +43,8 @@ export async function ingestBenchmark(rounds: number, durationSeconds: number): 
         () => ({}),
         "stdout",
       ),
+    );
+    servers.push(
       await startServer(
         "minimal durable receiver",
         "bench/servers/minimal-receiver.ts",
@@ -49,8 +52,8 @@ export async function ingestBenchmark(rounds: number, durationSeconds: number): 
         () => ({}),
         "stdout",
       ),
-      await startSwitchboard("Switchboard /events (ROLE=web)", redis.url, { ROLE: "web" }),
     );
+    servers.push(await startSwitchboard("Switchboard /events (ROLE=web)", redis.url, { ROLE: "web" }));
     const pinned = process.env.BENCH_SERVER_CPUS;
     if (pinned !== undefined && pinned !== "")
       for (const server of servers) execFileSync("taskset", ["-a", "-cp", pinned, String(server.child.pid)]);
@@ -130,7 +133,7 @@ export function ingestReport(rows: Row[]): string {
     ),
   ];
   if (minimal && switchboard) {
-    // each round's Switchboard figure against the same round's receiver: less exposed to the machine's swings
+    // each round's Switchboard figure against the same round's receiver: less exposed to one slow round
     const paired = (of: (row: Row) => number[]): string =>
       median(of(switchboard).map((value, i) => value / of(minimal)[i]!)).toFixed(2);
     lines.push(
@@ -140,6 +143,11 @@ export function ingestReport(rows: Row[]): string {
     );
     const us = (values: number[]): number => Math.round(median(values));
     const total = (row: Row): number[] => row.cpu.map((c) => c.server + c.redis);
+    const columns: Array<(row: Row) => number[]> = [
+      (row) => row.cpu.map((c) => c.server),
+      (row) => row.cpu.map((c) => c.redis),
+      total,
+    ];
     lines.push(
       "",
       `CPU per request at ${FIXED_RATE} requests/s (medians of ${minimal.cpu.length} alternating rounds, µs):`,
@@ -147,11 +155,14 @@ export function ingestReport(rows: Row[]): string {
       "| server | Node process | Redis | both |",
       "|---|---|---|---|",
       ...[minimal, switchboard].map(
-        (row) =>
-          `| ${row.name} | ${us(row.cpu.map((c) => c.server))} | ${us(row.cpu.map((c) => c.redis))} | ${us(total(row))} |`,
+        (row) => `| ${row.name} | ${columns.map((of) => us(of(row))).join(" | ")} |`,
       ),
-      `| Switchboard / minimal receiver | ${paired((row) => row.cpu.map((c) => c.server))}x | ` +
-        `${paired((row) => row.cpu.map((c) => c.redis))}x | ${paired(total)}x |`,
+      `| Switchboard / minimal receiver, the medians above | ${columns
+        .map((of) => `${(median(of(switchboard)) / median(of(minimal))).toFixed(2)}x`)
+        .join(" | ")} |`,
+      `| Switchboard / minimal receiver, median of the rounds' own ratios | ${columns
+        .map((of) => `${paired(of)}x`)
+        .join(" | ")} |`,
     );
   }
   return lines.join("\n");
