@@ -67,7 +67,12 @@ export async function startServer(
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) throw new Error(`${name} did not become ready`);
+      if (Date.now() > deadline) {
+        // not left running behind the error: nothing else holds its PID
+        if (child.exitCode === null) child.kill("SIGKILL");
+        await exited;
+        throw new Error(`${name} did not become ready`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
